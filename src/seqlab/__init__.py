@@ -1,0 +1,1 @@
+"""seqlab: deep sequence models on classic data sets, with Lightning and Hydra."""

@@ -1,0 +1,1 @@
+"""Entry points behind the top-level scripts (train.py, evaluate.py)."""

@@ -1,0 +1,68 @@
+"""Shared plumbing of the entry points: building callbacks and loggers, clean user errors."""
+
+from __future__ import annotations
+
+import netrc
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from rich.console import Console
+
+from seqlab.errors import SeqlabError
+
+
+def instantiate_group(group: DictConfig | None) -> list[Any]:
+    """Every ``_target_`` entry of a config group such as ``callbacks`` or ``logger``."""
+    if not group:
+        return []
+    return [instantiate(node) for node in group.values() if node and "_target_" in node]
+
+
+def check_wandb_ready(logger_cfg: DictConfig | None) -> None:
+    """Refuse ``logger=wandb`` with no key and no mode, before W&B prompts or fails obscurely."""
+    targets = [str(node.get("_target_", "")) for node in (logger_cfg or {}).values() if node]
+    if not any(target.endswith("WandbLogger") for target in targets):
+        return
+    if os.environ.get("WANDB_MODE") or os.environ.get("WANDB_API_KEY"):
+        return
+    try:
+        if netrc.netrc().authenticators("api.wandb.ai"):
+            return
+    except (FileNotFoundError, netrc.NetrcParseError):
+        pass
+    raise SeqlabError(
+        "logger=wandb needs a W&B account key, and none is set. Either log in "
+        "(`wandb login` or WANDB_API_KEY=...), or log offline with no account: "
+        "`WANDB_MODE=offline python train.py logger=wandb` (upload later with `wandb sync`)."
+    )
+
+
+def build_trainer(cfg: DictConfig) -> tuple[L.Trainer, list[L.Callback], list[Any]]:
+    """Trainer with the configured callbacks and loggers."""
+    check_wandb_ready(cfg.get("logger"))
+    callbacks = instantiate_group(cfg.get("callbacks"))
+    loggers = instantiate_group(cfg.get("logger"))
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    return trainer, callbacks, loggers
+
+
+def close_loggers(loggers: list[Any]) -> None:
+    """Finish W&B runs even when training failed, so the record of the failure is kept."""
+    for logger in loggers:
+        experiment = getattr(logger, "_experiment", None)
+        if experiment is not None and hasattr(experiment, "finish"):
+            experiment.finish()
+
+
+def run_cli(command: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
+    """Run an entry point; a user-fixable ``SeqlabError`` prints one message, not a traceback."""
+    try:
+        return command(cfg)
+    except SeqlabError as error:
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(1)

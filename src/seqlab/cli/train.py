@@ -1,0 +1,101 @@
+"""Train, validate and test one model on one data set; write the run's folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+
+from seqlab.callbacks import TrainingClock
+from seqlab.cli.common import build_trainer, close_loggers
+from seqlab.outputs import device_name, git_commit, split_metrics, write_json_atomic
+from seqlab.plots import plot_forecast
+
+
+def choice(group: str, cfg: DictConfig) -> str:
+    """The option picked for a config group (``lstm`` for ``model=lstm``)."""
+    if HydraConfig.initialized():
+        return str(HydraConfig.get().runtime.choices.get(group, "?"))
+    return str(cfg.get("_choices_", {}).get(group, "?"))
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit, then validate and test the best checkpoint; returns what metrics.json holds."""
+    L.seed_everything(cfg.seed, workers=True)
+    output_dir = Path(cfg.paths.output_dir)
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    task = instantiate(cfg.task, net=instantiate(cfg.model), spec=datamodule.spec)
+    task.run_config = OmegaConf.to_container(cfg, resolve=True)
+    trainer, callbacks, loggers = build_trainer(cfg)
+    try:
+        started = time.perf_counter()
+        checkpoint = None
+        if task.trainable():
+            trainer.fit(task, datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=False)
+            checkpoint = trainer.checkpoint_callback.best_model_path or None
+        fit_seconds = time.perf_counter() - started
+        val = trainer.validate(task, datamodule, ckpt_path=checkpoint, weights_only=False)
+        test = (
+            trainer.test(task, datamodule, ckpt_path=checkpoint, weights_only=False)
+            if cfg.test
+            else []
+        )
+    finally:
+        close_loggers(loggers)
+    clock = next((c for c in callbacks if isinstance(c, TrainingClock)), None)
+    spec = datamodule.spec
+    metrics = {
+        "data": choice("data", cfg),
+        "model": choice("model", cfg),
+        "task": spec.kind,
+        "unit": spec.unit,
+        "val": split_metrics(val, "val"),
+        "test": split_metrics(test, "test"),
+        "params": sum(p.numel() for p in task.parameters() if p.requires_grad),
+        "epochs": trainer.current_epoch if task.trainable() else 0,
+        "fit_seconds": round(fit_seconds, 3),
+        "train_seconds": round(clock.seconds, 3) if clock else None,
+        "samples_per_s": round(clock.samples_per_second, 1) if clock and clock.seconds else None,
+        "seed": cfg.seed,
+        "device": device_name(str(cfg.trainer.get("accelerator", "auto"))),
+        "git_commit": git_commit(),
+        "checkpoint": checkpoint,
+        "data_source": datamodule.provenance,
+        "run_dir": str(output_dir),
+    }
+    if trainer.is_global_zero:
+        write_json_atomic(output_dir / "metrics.json", metrics)
+        if task.test_predictions:
+            plot_forecast(
+                torch.cat(task.test_predictions),
+                torch.cat(task.test_targets),
+                output_dir / "forecast.png",
+                title=f"{metrics['model']} on {metrics['data']}: {spec.target_names[0]}, test",
+                unit=spec.unit,
+            )
+        report(metrics)
+    return metrics
+
+
+def report(metrics: dict[str, Any]) -> None:
+    """The two lines a person looks for at the end of a run."""
+    unit = metrics["unit"]
+    parts = [
+        f"{split} {name} {value:.4g}{' ' + unit if name == 'mae' else ''}"
+        for split in ("val", "test")
+        for name, value in metrics[split].items()
+        if name != "loss"
+    ]
+    console = Console()
+    console.print(f"[bold]run folder:[/] {metrics['run_dir']}", highlight=False)
+    summary = f"[bold]{metrics['model']} on {metrics['data']}:[/] " + ", ".join(parts)
+    console.print(summary, highlight=False)

@@ -1,0 +1,1 @@
+"""Data sources, windows, vectorisation and one LightningDataModule per data set."""

@@ -1,0 +1,162 @@
+"""Jena climate: temperature 24 hours ahead from 120 hourly steps, as in the reference example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from seqlab.data import sources
+from seqlab.data.spec import TaskSpec
+from seqlab.data.tables import read_csv_table
+from seqlab.data.windows import WindowDataset, batch_as_is, window_starts
+from seqlab.errors import DataError
+
+TIME_COLUMN = "Date Time"
+TIME_FORMAT = "%d.%m.%Y %H:%M:%S"
+STEPS_PER_HOUR = 6  # the canonical file has one row every 10 minutes
+WIND_COLUMNS = ("wv (m/s)", "max. wv (m/s)")  # -9999 marks a missing wind reading
+
+
+def load_jena(path: Path, every: int) -> pd.DataFrame:
+    """Read either form of the data set into hourly rows of numeric features.
+
+    Both forms get the treatment the mirror's hourly extract was built with (sort by time, drop
+    repeated timestamps, clip the wind sentinel at 0), then every ``every``-th row is kept, so the
+    canonical 10-minute file (``every=6``) yields the same rows as the extract (``every=1``).
+    """
+    frame = read_csv_table(path, time_column=TIME_COLUMN, time_format=TIME_FORMAT)
+    frame = frame.sort_index(kind="stable")
+    frame = frame[~frame.index.duplicated(keep="first")]
+    for column in WIND_COLUMNS:
+        if column in frame:
+            frame[column] = frame[column].clip(lower=0.0)
+    return frame.iloc[::every]
+
+
+class JenaDataModule(L.LightningDataModule):
+    """Chronological 50 / 25 / 25 % split, standardised with training statistics only.
+
+    A sample is ``sequence_length`` hourly steps of every feature; its target is ``target`` the
+    ``delay`` hours after the window's last step. The series lives once in memory; windows are
+    index ranges into it. Looks for the canonical Keras zip, then the mirror's hourly extract,
+    then downloads the canonical zip.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        sequence_length: int = 120,
+        delay: int = 24,
+        target: str = "T (degC)",
+        features: list[str] | None = None,
+        train_fraction: float = 0.5,
+        val_fraction: float = 0.25,
+        batch_size: int = 256,
+        num_workers: int = 0,
+        download: bool = True,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(logger=False)
+        self.data_dir = Path(data_dir)
+        self.path: Path | None = None
+        self.datasets: dict[str, WindowDataset] = {}
+        self.spec: TaskSpec | None = None
+        self.provenance: dict[str, Any] = {}
+
+    def prepare_data(self) -> None:
+        self.path = self._locate()
+
+    def _locate(self) -> Path:
+        canonical, hourly = sources.SOURCES["jena"], sources.SOURCES["jena_hourly"]
+        for source in (canonical, hourly):
+            found = sources.find(source, self.data_dir)
+            if found is not None:
+                sources.verify(found, source)
+                return found
+        return sources.fetch(canonical, self.data_dir, download=self.hparams.download)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.spec is not None:
+            return
+        path = self.path or self._locate()
+        canonical = path.name == sources.SOURCES["jena"].filename
+        frame = load_jena(path, every=STEPS_PER_HOUR if canonical else 1)
+        frame = self._select(frame, path)
+        values = torch.from_numpy(frame.to_numpy(dtype="float32", copy=True))
+        rows = len(values)
+        n_train = int(self.hparams.train_fraction * rows)
+        n_val = int(self.hparams.val_fraction * rows)
+        mean = values[:n_train].mean(dim=0)
+        std = values[:n_train].std(dim=0, unbiased=False)
+        series = (values - mean) / std
+        target_index = list(frame.columns).index(self.hparams.target)
+        length = self.hparams.sequence_length
+        last_offset = length - 1 + self.hparams.delay
+        bounds = {
+            "train": (0, n_train),
+            "val": (n_train, n_train + n_val),
+            "test": (n_train + n_val, rows),
+        }
+        for split, (begin, end) in bounds.items():
+            starts = window_starts(begin, end, length, last_offset, rows)
+            self.datasets[split] = WindowDataset(
+                series, series[:, target_index], starts, length, torch.tensor([last_offset])
+            )
+        self.spec = TaskSpec(
+            data_name="jena",
+            kind="forecasting",
+            input_kind="real",
+            input_size=series.shape[1],
+            output_size=1,
+            sequence_length=length,
+            target_names=(self.hparams.target,),
+            target_index=(target_index,),
+            target_mean=(float(mean[target_index]),),
+            target_std=(float(std[target_index]),),
+            unit="°C",
+            feature_names=tuple(frame.columns),
+        )
+        self.provenance = {
+            "file": str(path),
+            "form": "canonical 10-minute file, every 6th row" if canonical else "hourly extract",
+            "features": list(frame.columns),
+            "rows": rows,
+            "windows": {split: len(ds) for split, ds in self.datasets.items()},
+        }
+
+    def _select(self, frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+        wanted = self.hparams.features or list(frame.columns)
+        missing = [c for c in [*wanted, self.hparams.target] if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"{path}: column(s) {missing} not found; it has {list(frame.columns)}. "
+                f"Set data.features / data.target to columns of this file."
+            )
+        if self.hparams.target not in wanted:
+            wanted = [*wanted, self.hparams.target]
+        return frame[wanted]
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        workers = self.hparams.num_workers
+        return DataLoader(
+            self.datasets[split],
+            batch_size=self.hparams.batch_size,
+            shuffle=shuffle,
+            collate_fn=batch_as_is,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

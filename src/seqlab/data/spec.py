@@ -1,0 +1,42 @@
+"""The task spec: what a DataModule's samples are, so any architecture can meet any data set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+TaskKind = Literal["forecasting", "classification", "language_model"]
+InputKind = Literal["real", "tokens"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Published by a DataModule after ``setup``; consumed by the task LightningModule.
+
+    Forecasting targets are standardised with the training statistics of the target variable;
+    ``target_mean`` / ``target_std`` turn predictions back into natural units (``unit``) so every
+    reported error reads in °C or riders, not in z-scores.
+    """
+
+    data_name: str
+    kind: TaskKind
+    input_kind: InputKind
+    input_size: int  # features per step (real) or vocabulary size (tokens)
+    output_size: int  # values predicted per sample
+    sequence_length: int | None = None
+    horizon: int = 1
+    target_names: tuple[str, ...] = ()
+    target_index: tuple[int, ...] = ()  # which input features are the targets, if any
+    target_mean: tuple[float, ...] = ()
+    target_std: tuple[float, ...] = ()
+    unit: str = ""
+    feature_names: tuple[str, ...] = field(default=(), repr=False)
+
+    def describe(self) -> str:
+        """One line for error messages: what this data set offers a model."""
+        width = "vocabulary" if self.input_kind == "tokens" else "features"
+        return (
+            f"data={self.data_name}: {self.kind} task, {self.input_kind} inputs "
+            f"({self.input_size} {width}), "
+            f"{self.output_size} output(s)"
+        )

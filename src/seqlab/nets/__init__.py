@@ -1,0 +1,1 @@
+"""Architectures as plain ``nn.Module``s that know nothing of Lightning."""

@@ -1,0 +1,29 @@
+"""What every architecture declares so the task can wire it to any compatible data set."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from seqlab.data.spec import TaskSpec
+
+
+class SequenceNet(nn.Module):
+    """Base of the architectures: ``forward(x)`` maps ``(batch, time, features)`` to features.
+
+    ``output_size`` is the width of those features; the task puts a linear head on top, unless
+    ``predicts_targets`` says the net already returns predictions (the baselines).
+    """
+
+    input_kinds: frozenset[str] = frozenset({"real"})
+    task_kinds: frozenset[str] = frozenset({"forecasting", "classification"})
+    predicts_targets: bool = False
+    output_size: int
+
+    @classmethod
+    def incompatibility(cls, spec: TaskSpec) -> str | None:
+        """Why this architecture cannot serve ``spec``, or None when it can."""
+        if spec.kind not in cls.task_kinds:
+            return f"it serves {' / '.join(sorted(cls.task_kinds))} tasks, not {spec.kind}"
+        if spec.input_kind not in cls.input_kinds:
+            return f"it reads {' / '.join(sorted(cls.input_kinds))} inputs, not {spec.input_kind}"
+        return None

@@ -1,0 +1,28 @@
+"""A densely connected network over the flattened window: the reference's first learned model."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqlab.data.spec import TaskSpec
+from seqlab.nets.base import SequenceNet
+
+
+class Dense(SequenceNet):
+    """Flatten the window, then ``units`` ReLU units (Flatten → Dense(16) in the reference)."""
+
+    def __init__(self, spec: TaskSpec, units: int = 16, dropout: float = 0.0) -> None:
+        super().__init__()
+        if spec.sequence_length is None:
+            raise ValueError("Dense needs fixed-length windows (spec.sequence_length)")
+        self.layers = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(spec.sequence_length * spec.input_size, units),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+        )
+        self.output_size = units
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)

@@ -1,0 +1,1 @@
+"""LightningModules, one per task kind: they own loss, metrics, optimiser and logging."""

@@ -1,0 +1,48 @@
+"""What every task LightningModule shares: optimiser wiring and a self-describing checkpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+SchedulerFactory = Callable[..., Any]
+
+
+class SeqlabTask(L.LightningModule):
+    """Base of the tasks. ``optimizer`` / ``scheduler`` are Hydra ``_partial_`` factories.
+
+    The run's resolved configuration rides along in every checkpoint (``seqlab_config``), so
+    ``evaluate.py ckpt_path=…`` can rebuild data and model without the original command line.
+    """
+
+    monitor: str = "val/loss"
+
+    def __init__(
+        self, optimizer: OptimizerFactory, scheduler: SchedulerFactory | None = None
+    ) -> None:
+        super().__init__()
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.run_config: dict[str, Any] | None = None
+
+    def trainable(self) -> bool:
+        """False for parameter-free baselines, which are evaluated but never fitted."""
+        return any(p.requires_grad for p in self.parameters())
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor, "interval": "epoch"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.run_config is not None:
+            checkpoint["seqlab_config"] = self.run_config

@@ -1,0 +1,96 @@
+import pytest
+import torch
+
+from seqlab.data.jena import JenaDataModule, load_jena
+from seqlab.errors import DataError
+from seqlab.nets.baselines import Naive
+from tests.helpers import JENA_COLUMNS, mirror_dir
+
+
+def naive_mae(dm, split):
+    """MAE of 'the temperature will be what it is now', in °C, over a whole split."""
+    spec = dm.spec
+    dataset = dm.datasets[split]
+    x, y = dataset.__getitems__(list(range(len(dataset))))
+    pred = Naive(spec)(x)
+    return float(((pred - y).abs() * spec.target_std[0]).mean())
+
+
+def test_canonical_10_minute_file_is_sampled_hourly(jena_canonical_dir):
+    dm = JenaDataModule(jena_canonical_dir, sequence_length=24, delay=6)
+    dm.prepare_data()
+    dm.setup()
+    path = dm.path
+    assert path.name == "jena_climate_2009_2016.csv.zip"
+    raw = load_jena(path, every=1)
+    assert raw.index.is_unique and (raw["wv (m/s)"] >= 0).all()
+    hourly = raw.iloc[::6]
+    assert dm.provenance["rows"] == len(hourly) == 900
+    assert dm.provenance["features"] == JENA_COLUMNS
+    assert dm.spec.input_size == 14 and dm.spec.unit == "°C"
+    # the series is hourly: consecutive rows are 60 minutes apart
+    assert (hourly.index[1:] - hourly.index[:-1]).unique().tolist() == [pd_hour()]
+    # standardised with training statistics only
+    train_rows = torch.tensor(hourly.to_numpy()[:450], dtype=torch.float32)
+    series = dm.datasets["train"].series
+    assert torch.allclose(series[:450].mean(0), torch.zeros(14), atol=1e-4)
+    assert torch.allclose(
+        series[0] * train_rows.std(0, unbiased=False) + train_rows.mean(0), train_rows[0], atol=1e-3
+    )
+
+
+def pd_hour():
+    import pandas as pd
+
+    return pd.Timedelta(hours=1)
+
+
+def test_canonical_file_is_preferred_to_the_extract(jena_canonical_dir, jena_hourly_dir):
+    dm = JenaDataModule(jena_canonical_dir)
+    dm.prepare_data()
+    assert dm.path.suffix == ".zip"
+
+
+def test_hourly_extract_has_six_features(jena_hourly_dir):
+    dm = JenaDataModule(
+        jena_hourly_dir, sequence_length=24, delay=6, features=["T (degC)", "p (mbar)"]
+    )
+    dm.setup()
+    assert dm.spec.feature_names == ("T (degC)", "p (mbar)")
+    assert dm.spec.target_index == (0,)
+    assert dm.provenance["form"] == "hourly extract"
+    assert set(dm.provenance["windows"]) == {"train", "val", "test"}
+
+
+def test_unknown_feature_names_the_columns(jena_hourly_dir):
+    dm = JenaDataModule(jena_hourly_dir, features=["Tpot (K)"])
+    with pytest.raises(DataError, match=r"Tpot \(K\).*not found"):
+        dm.setup()
+
+
+def test_missing_data_offline_says_where_to_get_it(tmp_path):
+    dm = JenaDataModule(tmp_path / "empty", download=False)
+    with pytest.raises(DataError) as error:
+        dm.prepare_data()
+    message = str(error.value)
+    assert "jena_climate_2009_2016.csv.zip" in message
+    assert "https://s3.amazonaws.com/keras-datasets/jena_climate_2009_2016.csv.zip" in message
+    assert "SEQLAB_DATA_DIR" in message
+
+
+def test_batches_are_one_gather(jena_hourly_dir):
+    dm = JenaDataModule(jena_hourly_dir, sequence_length=24, delay=6, batch_size=16)
+    dm.setup()
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (16, 24, 6) and y.shape == (16, 1)
+    assert x.dtype == torch.float32
+
+
+@pytest.mark.integration
+def test_naive_forecaster_reproduces_the_reference_on_the_mirror():
+    dm = JenaDataModule(mirror_dir(), download=False)
+    dm.prepare_data()
+    dm.setup()
+    assert dm.provenance["rows"] == 70038
+    assert round(naive_mae(dm, "val"), 2) == 2.44
+    assert round(naive_mae(dm, "test"), 2) == 2.62
