@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -16,7 +15,6 @@ from rich.console import Console
 from seqlab.callbacks import TrainingClock
 from seqlab.cli.common import build_trainer, close_loggers
 from seqlab.outputs import device_name, git_commit, split_metrics, write_json_atomic
-from seqlab.plots import plot_forecast
 
 
 def choice(group: str, cfg: DictConfig) -> str:
@@ -74,14 +72,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     }
     if trainer.is_global_zero:
         write_json_atomic(output_dir / "metrics.json", metrics)
-        if task.test_predictions:
-            plot_forecast(
-                torch.cat(task.test_predictions),
-                torch.cat(task.test_targets),
-                output_dir / "forecast.png",
-                title=f"{metrics['model']} on {metrics['data']}: {spec.target_names[0]}, test",
-                unit=spec.unit,
-            )
+        task.write_artifacts(output_dir, title=f"{metrics['model']} on {metrics['data']}")
         report(metrics)
     return metrics
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -46,3 +47,7 @@ class SeqlabTask(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.run_config is not None:
             checkpoint["seqlab_config"] = self.run_config
+
+    def write_artifacts(self, output_dir: Path, title: str) -> list[Path]:
+        """Pictures, samples or sounds of the finished run (after testing); none by default."""
+        return []

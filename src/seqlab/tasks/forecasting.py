@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MinMetric
 
 from seqlab.data.spec import TaskSpec
+from seqlab.plots import plot_forecast
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network
 
@@ -27,7 +30,7 @@ class ForecastingTask(SeqlabTask):
     ) -> None:
         super().__init__(optimizer, scheduler)
         self.spec = spec
-        self.net, self.head = build_network(net, spec)
+        self.adapter, self.net, self.head = build_network(net, spec)
         self.loss_fn = loss if loss is not None else nn.MSELoss()
         repeat = spec.output_size // max(len(spec.target_std), 1)
         self.register_buffer("target_mean", torch.tensor(spec.target_mean).repeat(repeat))
@@ -41,7 +44,7 @@ class ForecastingTask(SeqlabTask):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predictions in standardised units."""
-        return self.head(self.net(x))
+        return self.head(self.net(self.adapter(x)))
 
     def natural(self, y: torch.Tensor) -> torch.Tensor:
         """Standardised values back to the target's own units."""
@@ -84,3 +87,15 @@ class ForecastingTask(SeqlabTask):
         self.log("test/mae", self.test_mae, batch_size=size)
         self.test_predictions.append(pred.detach().cpu())
         self.test_targets.append(target.detach().cpu())
+
+    def write_artifacts(self, output_dir: Path, title: str) -> list[Path]:
+        if not self.test_predictions:
+            return []
+        path = plot_forecast(
+            torch.cat(self.test_predictions),
+            torch.cat(self.test_targets),
+            output_dir / "forecast.png",
+            title=f"{title}: {self.spec.target_names[0]}, test split",
+            unit=self.spec.unit,
+        )
+        return [path]

@@ -1,8 +1,9 @@
-"""The model × data seam: build architecture → head from a data set's task spec."""
+"""The model × data seam: build input adapter → architecture → head from a task spec."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 
 from torch import nn
@@ -31,9 +32,30 @@ def check_compatible(factory: NetFactory, spec: TaskSpec) -> None:
         )
 
 
-def build_network(factory: NetFactory, spec: TaskSpec) -> tuple[SequenceNet, nn.Module]:
-    """Architecture and the linear head that maps its features to ``spec.output_size`` values."""
-    check_compatible(factory, spec)
-    net = factory(spec=spec)
+def build_adapter(spec: TaskSpec, embedding_dim: int | None) -> tuple[nn.Module, TaskSpec]:
+    """What turns the data's inputs into real-valued steps, and the spec the net then sees.
+
+    Token ids get a trainable embedding (index 0 is padding) unless the architecture reads
+    tokens itself; real-valued inputs pass through unchanged.
+    """
+    if spec.input_kind != "tokens" or embedding_dim is None:
+        return nn.Identity(), spec
+    embedding = nn.Embedding(spec.input_size, embedding_dim, padding_idx=0)
+    return embedding, replace(spec, input_kind="real", input_size=embedding_dim)
+
+
+def build_network(
+    factory: NetFactory, spec: TaskSpec, embedding_dim: int | None = None
+) -> tuple[nn.Module, SequenceNet, nn.Module]:
+    """Input adapter, architecture, and the linear head mapping its features to the outputs.
+
+    Architectures that accept token ids (``"tokens" in input_kinds``) get them as they are;
+    the others get an embedding in front when the data set yields tokens.
+    """
+    cls = net_class(factory)
+    reads_tokens = "tokens" in cls.input_kinds
+    adapter, net_spec = build_adapter(spec, None if reads_tokens else embedding_dim)
+    check_compatible(factory, net_spec)
+    net = factory(spec=net_spec)
     head = nn.Identity() if net.predicts_targets else nn.Linear(net.output_size, spec.output_size)
-    return net, head
+    return adapter, net, head
