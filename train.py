@@ -11,7 +11,7 @@ from seqlab.cli.train import train
 def main(cfg: DictConfig) -> float | None:
     metrics = run_cli(train, cfg)
     split, _, name = str(cfg.optimized_metric).partition("/")
-    return metrics.get(split, {}).get(name.removesuffix("_best"))
+    return metrics[split].get(name)
 
 
 if __name__ == "__main__":

@@ -20,14 +20,18 @@ class SeqlabTask(L.LightningModule):
     ``evaluate.py ckpt_path=…`` can rebuild data and model without the original command line.
     """
 
-    monitor: str = "val/loss"
-
     def __init__(
-        self, optimizer: OptimizerFactory, scheduler: SchedulerFactory | None = None
+        self,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        monitor: str = "val/loss",
+        monitor_mode: str = "min",
     ) -> None:
         super().__init__()
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
+        self.monitor = monitor
+        self.monitor_mode = monitor_mode
         self.run_config: dict[str, Any] | None = None
 
     def trainable(self) -> bool:

@@ -27,8 +27,10 @@ class ForecastingTask(SeqlabTask):
         optimizer: OptimizerFactory,
         loss: nn.Module | None = None,
         scheduler: SchedulerFactory | None = None,
+        monitor: str = "val/mae",
+        monitor_mode: str = "min",
     ) -> None:
-        super().__init__(optimizer, scheduler)
+        super().__init__(optimizer, scheduler, monitor, monitor_mode)
         self.spec = spec
         self.adapter, self.net, self.head = build_network(net, spec)
         self.loss_fn = loss if loss is not None else nn.MSELoss()
