@@ -19,7 +19,7 @@ def jena_hourly_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data_dir = tmp_path / "data"
     (data_dir / "jena").mkdir(parents=True, exist_ok=True)
     path = data_dir / "jena" / sources.SOURCES["jena_hourly"].filename
-    path.write_text("\n".join(jena_rows(900, 60, HOURLY_COLUMNS)) + "\n")
+    path.write_text("\n".join(jena_rows(1200, 60, HOURLY_COLUMNS)) + "\n")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     monkeypatch.setitem(
         sources.SOURCES, "jena_hourly", replace(sources.SOURCES["jena_hourly"], sha256=(digest,))
@@ -32,7 +32,7 @@ def jena_canonical_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data dir with a small canonical 10-minute zip (a repeated row, a wind sentinel)."""
     data_dir = tmp_path / "data"
     (data_dir / "jena").mkdir(parents=True, exist_ok=True)
-    lines = jena_rows(6 * 900, 10, JENA_COLUMNS)
+    lines = jena_rows(6 * 1200, 10, JENA_COLUMNS)
     lines.insert(40, lines[39])  # a repeated timestamp, as the real file has
     wind = JENA_COLUMNS.index("wv (m/s)") + 1
     fields = lines[7].split(",")

@@ -84,6 +84,7 @@ TINY_RUN = [
     "+trainer.limit_val_batches=2",
     "+trainer.limit_test_batches=2",
     "callbacks.rich_progress_bar=null",
+    "trainer.log_every_n_steps=1",
     "data.batch_size=32",
     "data.sequence_length=24",
     "data.delay=6",

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from rich.console import Console
@@ -65,4 +67,11 @@ def run_cli(command: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
         return command(cfg)
     except SeqlabError as error:
         Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        if in_multirun():
+            raise  # the launcher records this job as failed and the sweep goes on
         sys.exit(1)
+
+
+def in_multirun() -> bool:
+    """Whether this job is one of a Hydra multirun (sweep) rather than a single run."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN

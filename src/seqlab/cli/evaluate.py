@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule.setup("test")
     task = instantiate(run.task, net=instantiate(run.model), spec=datamodule.spec)
     trainer, _, _ = build_trainer(cfg)
+    # evaluation needs none of the training callbacks Lightning would ask to restore
+    warnings.filterwarnings("ignore", message=".*callbacks used to create the checkpoint.*")
     val = trainer.validate(task, datamodule, ckpt_path=str(ckpt_path), weights_only=False)
     test = trainer.test(task, datamodule, ckpt_path=str(ckpt_path), weights_only=False)
     metrics = {

@@ -1,0 +1,163 @@
+"""A thin Hydra sweeper on current Optuna (ask-and-tell), registered as ``hydra/sweeper=optuna``.
+
+Why not hydra-optuna-sweeper: its last release (1.3.0) pins optuna<3, whose SQLite storage
+breaks with SQLAlchemy 2, so resumable searches would need an old SQLAlchemy too. Here each
+``hydra.sweeper.params`` entry uses Hydra's own sweep grammar (``choice(...)``, ``range(...)``,
+``interval(...)``, ``tag(log, interval(...))``), trials run through whatever launcher is
+configured (basic, joblib, submitit), and the study lives in an RDB storage so an interrupted
+search resumes where it stopped.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import optuna
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
+from hydra.core.plugins import Plugins
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OptunaSweeperConf:
+    _target_: str = "hydra_plugins.seqlab_optuna_sweeper.OptunaSweeper"
+    direction: str = "minimize"
+    study_name: str = "seqlab"
+    # any SQLAlchemy URL; null keeps the study in memory (not resumable)
+    storage: Optional[str] = None  # noqa: UP045 (OmegaConf reads typing.Optional)
+    n_trials: int = 20
+    # trials launched together (the launcher may run them in parallel)
+    n_jobs: int = 1
+    seed: Optional[int] = None  # noqa: UP045
+    params: dict[str, str] = field(default_factory=dict)
+
+
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="optuna", node=OptunaSweeperConf, provider="seqlab"
+)
+
+
+def distribution(override: Override) -> optuna.distributions.BaseDistribution:
+    """Hydra sweep syntax → Optuna distribution."""
+    value = override.value()
+    if isinstance(value, ChoiceSweep):
+        return optuna.distributions.CategoricalDistribution(list(value.list))
+    if isinstance(value, RangeSweep):
+        if all(isinstance(x, int) for x in (value.start, value.stop, value.step)):
+            return optuna.distributions.IntDistribution(
+                value.start, value.stop - 1, step=value.step
+            )
+        return optuna.distributions.CategoricalDistribution(list(override.sweep_iterator()))
+    if isinstance(value, IntervalSweep):
+        log_scale = "log" in value.tags
+        if isinstance(value.start, int) and isinstance(value.end, int):
+            return optuna.distributions.IntDistribution(value.start, value.end, log=log_scale)
+        return optuna.distributions.FloatDistribution(value.start, value.end, log=log_scale)
+    raise ValueError(
+        f"{override.input_line}: use choice(...), range(...) or [tag(log,] interval(...)[)]"
+    )
+
+
+class OptunaSweeper(Sweeper):
+    """Asks Optuna for trials, launches them as Hydra jobs, tells it each job's return value."""
+
+    def __init__(
+        self,
+        direction: str,
+        study_name: str,
+        storage: str | None,
+        n_trials: int,
+        n_jobs: int,
+        seed: int | None,
+        params: dict[str, str],
+    ) -> None:
+        self.direction = direction
+        self.study_name = study_name
+        self.storage = storage
+        self.n_trials = n_trials
+        self.n_jobs = n_jobs
+        self.seed = seed
+        self.params = params
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        self.config = config
+        self.hydra_context = hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def sweep(self, arguments: list[str]) -> optuna.Study:
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        fixed = [o.input_line for o in parser.parse_overrides(arguments)]
+        space = {
+            key: distribution(parser.parse_override(f"{key}={value}"))
+            for key, value in (self.params or {}).items()
+        }
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        study = optuna.create_study(
+            study_name=self.study_name,
+            storage=self.storage,
+            sampler=optuna.samplers.TPESampler(seed=self.seed),
+            direction=self.direction,
+            load_if_exists=True,
+        )
+        self._retry_interrupted(study)
+        while (done := self._finished(study)) < self.n_trials:
+            count = min(self.n_jobs, self.n_trials - done)
+            trials = [study.ask(space) for _ in range(count)]
+            batch = [
+                [*fixed, *(f"{key}={value}" for key, value in trial.params.items())]
+                for trial in trials
+            ]
+            results = self.launcher.launch(batch, initial_job_idx=trials[0].number)
+            for trial, result in zip(trials, results, strict=True):
+                try:
+                    study.tell(trial, float(result.return_value))
+                except Exception as error:  # a failed job fails its trial, not the search
+                    log.warning(f"trial {trial.number} failed: {error}")
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        self._report(study, sweep_dir)
+        return study
+
+    @staticmethod
+    def _finished(study: optuna.Study) -> int:
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        return len(study.get_trials(deepcopy=False, states=states))
+
+    @staticmethod
+    def _retry_interrupted(study: optuna.Study) -> None:
+        """Trials left RUNNING by a killed search are failed and queued again with their params.
+
+        One search process per study is assumed: a second live worker's trials would look
+        interrupted too.
+        """
+        running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        for trial in running:
+            log.info(f"trial {trial.number} was interrupted; running it again")
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+            study.enqueue_trial(trial.params, skip_if_exists=False)
+
+    @staticmethod
+    def _report(study: optuna.Study, sweep_dir: Path) -> None:
+        if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+            log.warning("no trial completed")
+            return
+        best = {
+            "name": study.study_name,
+            "best_value": study.best_value,
+            "best_params": study.best_params,
+            "best_trial": study.best_trial.number,
+        }
+        OmegaConf.save(OmegaConf.create(best), sweep_dir / "optimization_results.yaml")
+        log.info(f"best {study.best_value:.4g} with {study.best_params}")

@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from seqlab.data.spec import TaskSpec
+from seqlab.nets.baselines import Naive
+from seqlab.nets.conv import Conv1DStack
+from seqlab.nets.dense import Dense
+from seqlab.nets.recurrent import Recurrent
+from seqlab.tasks.network import build_network
+
+
+def jena_spec(features: int = 14, horizon: int = 1) -> TaskSpec:
+    return TaskSpec(
+        data_name="jena",
+        kind="forecasting",
+        input_kind="real",
+        input_size=features,
+        output_size=horizon,
+        sequence_length=120,
+        horizon=horizon,
+        target_index=(1,),
+        target_mean=(9.0,),
+        target_std=(8.0,),
+    )
+
+
+def param_count(*modules: torch.nn.Module) -> int:
+    return sum(p.numel() for m in modules for p in m.parameters())
+
+
+def test_dense_matches_the_reference_parameter_count():
+    _, net, head = build_network(Dense, jena_spec())
+    assert param_count(net, head) == 26_913  # Keras summary: Flatten → Dense(16) → Dense(1)
+
+
+def test_conv1d_matches_the_reference_parameter_count():
+    _, net, head = build_network(Conv1DStack, jena_spec())
+    assert param_count(net, head) == 3_873
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize(("layers", "bidirectional"), [(1, False), (2, True)])
+def test_recurrent_features(cell, layers, bidirectional):
+    net = Recurrent(
+        jena_spec(6), cell=cell, hidden_size=8, num_layers=layers, bidirectional=bidirectional
+    )
+    out = net(torch.randn(5, 120, 6))
+    assert out.shape == (5, net.output_size) == (5, 16 if bidirectional else 8)
+
+
+def test_bidirectional_features_read_both_directions():
+    torch.manual_seed(0)
+    net = Recurrent(jena_spec(3), cell="gru", hidden_size=4, bidirectional=True).eval()
+    x = torch.randn(2, 10, 3)
+    changed_first = x.clone()
+    changed_first[:, 0] += 5
+    out, out_changed = net(x), net(changed_first)
+    # the backward direction's final state is the one that has just read step 0
+    assert not torch.allclose(out[:, 4:], out_changed[:, 4:])
+
+
+def test_naive_copies_the_last_target_value():
+    x = torch.randn(4, 120, 14)
+    assert torch.equal(Naive(jena_spec())(x), x[:, -1, [1]])
+    assert torch.equal(Naive(jena_spec(horizon=3))(x), x[:, -1, [1]].repeat(1, 3))
+    assert Naive(jena_spec(), lag=7)(x).eq(x[:, -7, [1]]).all()
+
+
+def test_naive_has_no_head_and_no_parameters():
+    _, net, head = build_network(Naive, jena_spec())
+    assert param_count(net, head) == 0
+
+
+def test_unknown_cell_is_refused():
+    with pytest.raises(ValueError, match="cell must be one of"):
+        Recurrent(jena_spec(), cell="transformer")

@@ -1,0 +1,48 @@
+import json
+
+import pytest
+
+from seqlab.sweeps import collect
+from tests.cli.test_train import run_cli
+from tests.helpers import mirror_dir
+
+
+def test_collect_reads_every_finished_job(tmp_path):
+    for job, mae in [("0-naive-jena", 2.44), ("1-gru-jena", 2.3)]:
+        (tmp_path / job).mkdir()
+        metrics = {
+            "model": job.split("-")[1],
+            "data": "jena",
+            "val": {"mae": mae, "loss": 0.1},
+            "test": {"mae": mae + 0.2},
+            "params": 3,
+            "epochs": 1,
+            "train_seconds": 1.0,
+        }
+        (tmp_path / job / "metrics.json").write_text(json.dumps(metrics))
+    (tmp_path / "2-lstm-jena").mkdir()  # a job that failed before writing metrics
+    frame = collect(tmp_path)
+    assert frame["model"].tolist() == ["naive", "gru"]
+    assert frame["val/mae"].tolist() == [2.44, 2.3]
+    assert "val/loss" not in frame
+
+
+@pytest.mark.integration
+def test_multirun_keeps_finished_jobs_when_one_fails_and_summarises_them(tmp_path):
+    # conv1d's 24-step kernel cannot read a 12-step window: that job fails, the others stand
+    result = run_cli(
+        "train.py",
+        "-m",
+        "model=naive,dense,conv1d",
+        "debug=limit",
+        "data.sequence_length=12",
+        "callbacks.rich_progress_bar=null",
+        f"hydra.sweep.dir={tmp_path}",
+        env={"SEQLAB_DATA_DIR": str(mirror_dir())},
+    )
+    assert result.returncode != 0
+    done = sorted(p.parent.name for p in tmp_path.glob("*/metrics.json"))
+    assert done == ["0-naive-jena", "1-dense-jena"]
+    summary = (tmp_path / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("job,model,data,val/mae,test/mae")
+    assert len(summary) == 3
