@@ -2,8 +2,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
+ONLY ?=
+SEEDS ?= 1
 
-.PHONY: train test lint clean-venv
+.PHONY: train test lint leaderboard clean-venv
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,6 +18,10 @@ train: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q $(ARGS)
+
+# every conf/experiment/ entry from scratch -> LEADERBOARD.md, leaderboard.csv (ONLY=jena SEEDS=3)
+leaderboard: $(VENV)/.installed
+	$(PY) scripts/leaderboard.py --seeds $(SEEDS) $(if $(ONLY),--only $(ONLY))
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

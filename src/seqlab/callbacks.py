@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 
 from seqlab.errors import SeqlabError
@@ -32,6 +34,27 @@ class FiniteLossGuard(L.Callback):
             "Lower the learning rate (task.optimizer.lr) or clip gradients "
             "(trainer.gradient_clip_val=1.0)."
         )
+
+
+class RandomState(L.Callback):
+    """Saves the random generators' state in every checkpoint and restores it on resume.
+
+    Shuffling and dropout draw from the global generators; with their state restored, a run
+    killed mid-epoch and resumed from its last checkpoint replays exactly what the uninterrupted
+    run did, so both reach the same metrics.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        torch.set_rng_state(state_dict["torch"])
+        np.random.set_state(state_dict["numpy"])
+        random.setstate(state_dict["python"])
 
 
 class TrainingClock(L.Callback):

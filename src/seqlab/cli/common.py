@@ -6,6 +6,7 @@ import netrc
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -44,9 +45,17 @@ def check_wandb_ready(logger_cfg: DictConfig | None) -> None:
     )
 
 
+def group_sweep_runs(logger_cfg: DictConfig | None) -> None:
+    """Runs of one sweep share a W&B group named after the sweep's folder."""
+    wandb_cfg = (logger_cfg or {}).get("wandb")
+    if wandb_cfg and wandb_cfg.get("group") is None and in_multirun():
+        wandb_cfg.group = Path(HydraConfig.get().sweep.dir).name
+
+
 def build_trainer(cfg: DictConfig) -> tuple[L.Trainer, list[L.Callback], list[Any]]:
     """Trainer with the configured callbacks and loggers."""
     check_wandb_ready(cfg.get("logger"))
+    group_sweep_runs(cfg.get("logger"))
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

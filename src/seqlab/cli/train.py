@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -49,6 +50,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
     finally:
         close_loggers(loggers)
+        if torch.distributed.is_initialized():
+            # without this, DDP on CPU (gloo) can abort at interpreter exit
+            torch.distributed.destroy_process_group()
     clock = next((c for c in callbacks if isinstance(c, TrainingClock)), None)
     spec = datamodule.spec
     metrics = {

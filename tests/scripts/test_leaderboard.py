@@ -1,0 +1,39 @@
+import importlib.util
+
+from tests.helpers import ROOT
+
+spec = importlib.util.spec_from_file_location("leaderboard", ROOT / "scripts" / "leaderboard.py")
+leaderboard = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(leaderboard)
+
+
+def test_every_experiment_is_an_entry_with_its_data_set():
+    names = dict(leaderboard.entries(None))
+    assert names["jena_naive"]["data"] == "jena"
+    assert names["jena_naive"]["reference"] == {"val/mae": 2.44, "test/mae": 2.62}
+    assert all(board["data"] == "jena" for _, board in leaderboard.entries("jena"))
+
+
+def test_long_rows_and_tables_come_from_metrics():
+    board = {"data": "jena", "reference": {"test/mae": 2.62}}
+    runs = []
+    for seed, mae in [(42, 2.6), (43, 2.7)]:
+        metrics = {
+            "model": "naive",
+            "seed": seed,
+            "val": {"mae": 2.4, "loss": 0.1},
+            "test": {"mae": mae},
+            "params": 0,
+            "epochs": 0,
+            "train_seconds": None,
+            "samples_per_s": None,
+            "device": "cpu (2 cores)",
+        }
+        runs += leaderboard.rows("jena_naive", board, metrics, "python train.py experiment=x")
+    assert {r["metric"] for r in runs} == {"mae"} and len(runs) == 4
+    test_rows = [r for r in runs if r["split"] == "test"]
+    assert [r["reference"] for r in test_rows] == [2.62, 2.62]
+    frame = leaderboard.pd.DataFrame(runs, columns=leaderboard.COLUMNS)
+    table = leaderboard.markdown(frame)
+    assert "## jena" in table
+    assert "| jena_naive | naive | " in table and "2.65 ± 0.071" in table
