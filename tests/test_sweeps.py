@@ -46,3 +46,26 @@ def test_multirun_keeps_finished_jobs_when_one_fails_and_summarises_them(tmp_pat
     summary = (tmp_path / "summary.csv").read_text().splitlines()
     assert summary[0].startswith("job,model,data,val/mae,test/mae")
     assert len(summary) == 3
+
+
+@pytest.mark.integration
+def test_wandb_offline_in_a_sweep_writes_runs_that_share_the_sweeps_group(tmp_path):
+    sweep = tmp_path / "sweep-2026"
+    result = run_cli(
+        "train.py",
+        "-m",
+        "model=naive,dense",
+        "debug=limit",
+        "logger=wandb",
+        "callbacks.rich_progress_bar=null",
+        f"hydra.sweep.dir={sweep}",
+        env={
+            "SEQLAB_DATA_DIR": str(mirror_dir()),
+            "WANDB_MODE": "offline",
+            "WANDB_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = sorted(sweep.glob("*/wandb/offline-run-*/*.wandb"))
+    assert len(runs) == 2
+    assert all(b"sweep-2026" in path.read_bytes() for path in runs)  # the group, in each log
