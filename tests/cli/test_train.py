@@ -116,7 +116,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         capture_output=True,
         text=True,
         env={**os.environ, "WANDB_MODE": "disabled", **(env or {})},
-        timeout=300,
+        timeout=1200,  # generous: a loaded machine is slow, and a hang still ends
     )
 
 
