@@ -36,7 +36,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(run.data)
     datamodule.prepare_data()
     datamodule.setup("test")
-    task = instantiate(run.task, net=instantiate(run.model), spec=datamodule.spec)
+    # spec is passed after instantiate: Hydra would turn the TaskSpec dataclass into a DictConfig
+    task = instantiate(run.task, net=instantiate(run.model), _partial_=True)(spec=datamodule.spec)
     trainer, _, _ = build_trainer(cfg)
     val = trainer.validate(task, datamodule, ckpt_path=str(ckpt_path), weights_only=False)
     test = trainer.test(task, datamodule, ckpt_path=str(ckpt_path), weights_only=False)

@@ -8,12 +8,11 @@ from typing import Any
 import lightning as L
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader
 
 from seqlab.data import sources
 from seqlab.data.spec import TaskSpec
 from seqlab.data.tables import read_csv_table
-from seqlab.data.windows import WindowDataset, batch_as_is, window_starts
+from seqlab.data.windows import WindowDataset, WindowLoaders, window_starts
 from seqlab.errors import DataError
 
 TIME_COLUMN = "Date Time"
@@ -38,13 +37,15 @@ def load_jena(path: Path, every: int) -> pd.DataFrame:
     return frame.iloc[::every]
 
 
-class JenaDataModule(L.LightningDataModule):
+class JenaDataModule(WindowLoaders, L.LightningDataModule):
     """Chronological 50 / 25 / 25 % split, standardised with training statistics only.
 
     A sample is ``sequence_length`` hourly steps of every feature; its target is ``target`` the
-    ``delay`` hours after the window's last step. The series lives once in memory; windows are
-    index ranges into it. Looks for the canonical Keras zip, then the mirror's hourly extract,
-    then downloads the canonical zip.
+    ``delay`` hours after the window's last step, or with ``horizon`` > 1 the ``horizon``
+    consecutive hours ending there (``horizon=24, delay=24``: each of the next 24 hours, the
+    targets continuing the input series as sequence-to-sequence models need). The series lives
+    once in memory; windows are index ranges into it. Looks for the canonical Keras zip, then the
+    mirror's hourly extract, then downloads the canonical zip.
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class JenaDataModule(L.LightningDataModule):
         data_dir: str | Path,
         sequence_length: int = 120,
         delay: int = 24,
+        horizon: int = 1,
         target: str = "T (degC)",
         features: list[str] | None = None,
         train_fraction: float = 0.5,
@@ -95,25 +97,39 @@ class JenaDataModule(L.LightningDataModule):
         std = values[:n_train].std(dim=0, unbiased=False)
         series = (values - mean) / std
         target_index = list(frame.columns).index(self.hparams.target)
-        length = self.hparams.sequence_length
+        length, horizon = self.hparams.sequence_length, self.hparams.horizon
+        if not 1 <= horizon <= self.hparams.delay:
+            raise DataError(
+                f"data.horizon={horizon} must lie in 1..data.delay ({self.hparams.delay}): the "
+                f"targets are the `horizon` hours ending `delay` hours after the window"
+            )
         last_offset = length - 1 + self.hparams.delay
+        offsets = torch.arange(last_offset - horizon + 1, last_offset + 1)
         bounds = {
             "train": (0, n_train),
             "val": (n_train, n_train + n_val),
             "test": (n_train + n_val, rows),
         }
         for split, (begin, end) in bounds.items():
-            starts = window_starts(begin, end, length, last_offset, rows)
+            try:
+                starts = window_starts(begin, end, length, last_offset, rows)
+            except ValueError as error:
+                raise DataError(
+                    f"{path}, {split} split: {error} (data.sequence_length={length}, "
+                    f"data.delay={self.hparams.delay}); shorten them"
+                ) from error
             self.datasets[split] = WindowDataset(
-                series, series[:, target_index], starts, length, torch.tensor([last_offset])
+                series, series[:, target_index], starts, length, offsets
             )
         self.spec = TaskSpec(
             data_name="jena",
             kind="forecasting",
             input_kind="real",
             input_size=series.shape[1],
-            output_size=1,
+            output_size=horizon,
             sequence_length=length,
+            horizon=horizon,
+            lead=self.hparams.delay - horizon + 1,
             target_names=(self.hparams.target,),
             target_index=(target_index,),
             target_mean=(float(mean[target_index]),),
@@ -140,23 +156,3 @@ class JenaDataModule(L.LightningDataModule):
         if self.hparams.target not in wanted:
             wanted = [*wanted, self.hparams.target]
         return frame[wanted]
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        workers = self.hparams.num_workers
-        return DataLoader(
-            self.datasets[split],
-            batch_size=self.hparams.batch_size,
-            shuffle=shuffle,
-            collate_fn=batch_as_is,
-            num_workers=workers,
-            persistent_workers=workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
