@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import pandas as pd
 import torch
 
@@ -37,13 +38,29 @@ def load_jena(path: Path, every: int) -> pd.DataFrame:
     return frame.iloc[::every]
 
 
+def cycles(index: pd.DatetimeIndex) -> pd.DataFrame:
+    """Time of day and day of year as points on the unit circle: the two cycles that drive
+    temperature, known for any future hour, so the network need not infer them from the series.
+    """
+    day = 2 * np.pi * (index.hour + index.minute / 60) / 24
+    year = 2 * np.pi * (index.dayofyear - 1) / 365.25
+    columns = {
+        "day_sin": np.sin(day),
+        "day_cos": np.cos(day),
+        "year_sin": np.sin(year),
+        "year_cos": np.cos(year),
+    }
+    return pd.DataFrame(columns, index=index)
+
+
 class JenaDataModule(WindowLoaders, L.LightningDataModule):
     """Chronological 50 / 25 / 25 % split, standardised with training statistics only.
 
     A sample is ``sequence_length`` hourly steps of every feature; its target is ``target`` the
     ``delay`` hours after the window's last step, or with ``horizon`` > 1 the ``horizon``
     consecutive hours ending there (``horizon=24, delay=24``: each of the next 24 hours, the
-    targets continuing the input series as sequence-to-sequence models need). The series lives
+    targets continuing the input series as sequence-to-sequence models need). ``calendar`` adds
+    the time of day and the day of year (``cycles``) as four more features. The series lives
     once in memory; windows are index ranges into it. Looks for the canonical Keras zip, then the
     mirror's hourly extract, then downloads the canonical zip.
     """
@@ -56,6 +73,7 @@ class JenaDataModule(WindowLoaders, L.LightningDataModule):
         horizon: int = 1,
         target: str = "T (degC)",
         features: list[str] | None = None,
+        calendar: bool = False,
         train_fraction: float = 0.5,
         val_fraction: float = 0.25,
         batch_size: int = 256,
@@ -89,6 +107,8 @@ class JenaDataModule(WindowLoaders, L.LightningDataModule):
         canonical = path.name == sources.SOURCES["jena"].filename
         frame = load_jena(path, every=STEPS_PER_HOUR if canonical else 1)
         frame = self._select(frame, path)
+        if self.hparams.calendar:
+            frame = frame.join(cycles(frame.index))
         values = torch.from_numpy(frame.to_numpy(dtype="float32", copy=True))
         rows = len(values)
         n_train = int(self.hparams.train_fraction * rows)
