@@ -26,14 +26,7 @@ def plot_forecast(
     fig, ax = plt.subplots(figsize=(11, 3.8), layout="constrained")
     ax.plot(truth, label="truth", color="black", linewidth=1.2)
     ax.plot(guess, label=f"forecast (MAE {mae:.2f} {unit} on this stretch)", color="tab:orange")
-    ax.set_xlabel("test sample (consecutive windows)")
-    ax.set_ylabel(unit)
-    ax.set_title(title)
-    ax.legend(loc="upper right")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, title, unit)
 
 
 def plot_fan(
@@ -58,6 +51,11 @@ def plot_fan(
         label = f"forecast t+1…t+{horizon}" if origin == 0 else None
         ax.plot(span, predictions[origin].numpy(), color="tab:orange", alpha=0.8, label=label)
         ax.plot(origin, predictions[origin, 0].item(), "o", color="tab:orange", markersize=3)
+    return _save(fig, ax, path, title, unit)
+
+
+def _save(fig: plt.Figure, ax: plt.Axes, path: Path, title: str, unit: str) -> Path:
+    """Label a forecast figure's axes, write it to ``path`` and free it."""
     ax.set_xlabel("test sample (consecutive windows)")
     ax.set_ylabel(unit)
     ax.set_title(title)
