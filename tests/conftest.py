@@ -48,3 +48,38 @@ def jena_canonical_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         replace(sources.SOURCES["jena"], member_git_blobs={member: git_blob(content)}),
     )
     return data_dir
+
+
+@pytest.fixture
+def chicago_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data dir with a small ridership.tgz (2015-10 … 2019-12, one repeated day, unsorted)."""
+    import io
+    import tarfile
+
+    import numpy as np
+    import pandas as pd
+
+    data_dir = tmp_path / "data"
+    (data_dir / "chicago").mkdir(parents=True, exist_ok=True)
+    days = pd.date_range("2015-10-01", "2019-12-31", freq="D")
+    rng = np.random.default_rng(0)
+    weekend = days.dayofweek >= 5
+    rail = np.where(weekend, 300_000, 700_000) + rng.integers(0, 50_000, len(days))
+    bus = np.where(weekend, 400_000, 800_000) + rng.integers(0, 50_000, len(days))
+    kind = np.where(days.dayofweek == 5, "A", np.where(days.dayofweek == 6, "U", "W"))
+    lines = ["service_date,day_type,bus,rail_boardings,total_rides"]
+    for day, k, b, r in zip(days, kind, bus, rail, strict=True):
+        lines.append(f"{day:%m/%d/%Y},{k},{b},{r},{b + r}")
+    lines.insert(400, lines[399])  # a repeated day, as the real file has
+    lines[1:] = lines[1:][::-1]  # newest first: the loader must sort
+    content = ("\n".join(lines) + "\n").encode()
+    path = data_dir / "chicago" / sources.SOURCES["chicago"].filename
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo(sources.SOURCES["chicago"].members[0])
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    monkeypatch.setitem(
+        sources.SOURCES, "chicago", replace(sources.SOURCES["chicago"], sha256=(digest,))
+    )
+    return data_dir

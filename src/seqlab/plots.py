@@ -26,6 +26,36 @@ def plot_forecast(
     fig, ax = plt.subplots(figsize=(11, 3.8), layout="constrained")
     ax.plot(truth, label="truth", color="black", linewidth=1.2)
     ax.plot(guess, label=f"forecast (MAE {mae:.2f} {unit} on this stretch)", color="tab:orange")
+    return _save(fig, ax, path, title, unit)
+
+
+def plot_fan(
+    predictions: torch.Tensor,
+    targets: torch.Tensor,
+    path: Path,
+    title: str,
+    unit: str,
+    steps: int = 120,
+) -> Path:
+    """Multi-step forecasts as a fan: from every ``horizon``-th window, its whole forecast path.
+
+    ``predictions`` / ``targets`` are ``(windows, horizon)`` over consecutive windows, so the
+    truth is each window's first target and window ``i``'s step ``k`` lands on day ``i + k``.
+    """
+    horizon = predictions.shape[1]
+    truth = targets[:steps, 0].numpy()
+    fig, ax = plt.subplots(figsize=(11, 3.8), layout="constrained")
+    ax.plot(truth, label="truth", color="black", linewidth=1.2)
+    for origin in range(0, min(steps, len(predictions)), horizon):
+        span = range(origin, origin + horizon)
+        label = f"forecast t+1…t+{horizon}" if origin == 0 else None
+        ax.plot(span, predictions[origin].numpy(), color="tab:orange", alpha=0.8, label=label)
+        ax.plot(origin, predictions[origin, 0].item(), "o", color="tab:orange", markersize=3)
+    return _save(fig, ax, path, title, unit)
+
+
+def _save(fig: plt.Figure, ax: plt.Axes, path: Path, title: str, unit: str) -> Path:
+    """Label a forecast figure's axes, write it to ``path`` and free it."""
     ax.set_xlabel("test sample (consecutive windows)")
     ax.set_ylabel(unit)
     ax.set_title(title)

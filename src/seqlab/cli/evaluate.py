@@ -37,7 +37,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(run.data)
     datamodule.prepare_data()
     datamodule.setup("test")
-    task = instantiate(run.task, net=instantiate(run.model), spec=datamodule.spec)
+    # spec is passed after instantiate: Hydra would turn the TaskSpec dataclass into a DictConfig
+    task = instantiate(run.task, net=instantiate(run.model), _partial_=True)(spec=datamodule.spec)
     trainer, _, _ = build_trainer(cfg)
     # evaluation needs none of the training callbacks Lightning would ask to restore
     warnings.filterwarnings("ignore", message=".*callbacks used to create the checkpoint.*")

@@ -32,7 +32,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    task = instantiate(cfg.task, net=instantiate(cfg.model), spec=datamodule.spec)
+    # spec is passed after instantiate: Hydra would turn the TaskSpec dataclass into a DictConfig
+    task = instantiate(cfg.task, net=instantiate(cfg.model), _partial_=True)(spec=datamodule.spec)
     task.run_config = OmegaConf.to_container(cfg, resolve=True)
     trainer, callbacks, loggers = build_trainer(cfg)
     try:

@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader
 
 from seqlab.data import sources
 from seqlab.data.spec import TaskSpec
 from seqlab.data.tables import read_csv_table
-from seqlab.data.windows import WindowDataset, batch_as_is, window_starts
+from seqlab.data.windows import WindowDataset, WindowLoaders, window_starts
 from seqlab.errors import DataError
 
 TIME_COLUMN = "Date Time"
@@ -38,13 +38,31 @@ def load_jena(path: Path, every: int) -> pd.DataFrame:
     return frame.iloc[::every]
 
 
-class JenaDataModule(L.LightningDataModule):
+def cycles(index: pd.DatetimeIndex) -> pd.DataFrame:
+    """Time of day and day of year as points on the unit circle: the two cycles that drive
+    temperature, known for any future hour, so the network need not infer them from the series.
+    """
+    day = 2 * np.pi * (index.hour + index.minute / 60) / 24
+    year = 2 * np.pi * (index.dayofyear - 1) / 365.25
+    columns = {
+        "day_sin": np.sin(day),
+        "day_cos": np.cos(day),
+        "year_sin": np.sin(year),
+        "year_cos": np.cos(year),
+    }
+    return pd.DataFrame(columns, index=index)
+
+
+class JenaDataModule(WindowLoaders, L.LightningDataModule):
     """Chronological 50 / 25 / 25 % split, standardised with training statistics only.
 
     A sample is ``sequence_length`` hourly steps of every feature; its target is ``target`` the
-    ``delay`` hours after the window's last step. The series lives once in memory; windows are
-    index ranges into it. Looks for the canonical Keras zip, then the mirror's hourly extract,
-    then downloads the canonical zip.
+    ``delay`` hours after the window's last step, or with ``horizon`` > 1 the ``horizon``
+    consecutive hours ending there (``horizon=24, delay=24``: each of the next 24 hours, the
+    targets continuing the input series as sequence-to-sequence models need). ``calendar`` adds
+    the time of day and the day of year (``cycles``) as four more features. The series lives
+    once in memory; windows are index ranges into it. Looks for the canonical Keras zip, then the
+    mirror's hourly extract, then downloads the canonical zip.
     """
 
     def __init__(
@@ -52,8 +70,10 @@ class JenaDataModule(L.LightningDataModule):
         data_dir: str | Path,
         sequence_length: int = 120,
         delay: int = 24,
+        horizon: int = 1,
         target: str = "T (degC)",
         features: list[str] | None = None,
+        calendar: bool = False,
         train_fraction: float = 0.5,
         val_fraction: float = 0.25,
         batch_size: int = 256,
@@ -87,6 +107,8 @@ class JenaDataModule(L.LightningDataModule):
         canonical = path.name == sources.SOURCES["jena"].filename
         frame = load_jena(path, every=STEPS_PER_HOUR if canonical else 1)
         frame = self._select(frame, path)
+        if self.hparams.calendar:
+            frame = frame.join(cycles(frame.index))
         values = torch.from_numpy(frame.to_numpy(dtype="float32", copy=True))
         rows = len(values)
         n_train = int(self.hparams.train_fraction * rows)
@@ -95,25 +117,39 @@ class JenaDataModule(L.LightningDataModule):
         std = values[:n_train].std(dim=0, unbiased=False)
         series = (values - mean) / std
         target_index = list(frame.columns).index(self.hparams.target)
-        length = self.hparams.sequence_length
+        length, horizon = self.hparams.sequence_length, self.hparams.horizon
+        if not 1 <= horizon <= self.hparams.delay:
+            raise DataError(
+                f"data.horizon={horizon} must lie in 1..data.delay ({self.hparams.delay}): the "
+                f"targets are the `horizon` hours ending `delay` hours after the window"
+            )
         last_offset = length - 1 + self.hparams.delay
+        offsets = torch.arange(last_offset - horizon + 1, last_offset + 1)
         bounds = {
             "train": (0, n_train),
             "val": (n_train, n_train + n_val),
             "test": (n_train + n_val, rows),
         }
         for split, (begin, end) in bounds.items():
-            starts = window_starts(begin, end, length, last_offset, rows)
+            try:
+                starts = window_starts(begin, end, length, last_offset, rows)
+            except ValueError as error:
+                raise DataError(
+                    f"{path}, {split} split: {error} (data.sequence_length={length}, "
+                    f"data.delay={self.hparams.delay}); shorten them"
+                ) from error
             self.datasets[split] = WindowDataset(
-                series, series[:, target_index], starts, length, torch.tensor([last_offset])
+                series, series[:, target_index], starts, length, offsets
             )
         self.spec = TaskSpec(
             data_name="jena",
             kind="forecasting",
             input_kind="real",
             input_size=series.shape[1],
-            output_size=1,
+            output_size=horizon,
             sequence_length=length,
+            horizon=horizon,
+            lead=self.hparams.delay - horizon + 1,
             target_names=(self.hparams.target,),
             target_index=(target_index,),
             target_mean=(float(mean[target_index]),),
@@ -140,23 +176,3 @@ class JenaDataModule(L.LightningDataModule):
         if self.hparams.target not in wanted:
             wanted = [*wanted, self.hparams.target]
         return frame[wanted]
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        workers = self.hparams.num_workers
-        return DataLoader(
-            self.datasets[split],
-            batch_size=self.hparams.batch_size,
-            shuffle=shuffle,
-            collate_fn=batch_as_is,
-            num_workers=workers,
-            persistent_workers=workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)

@@ -24,7 +24,9 @@ class TaskSpec:
     input_size: int  # features per step (real) or vocabulary size (tokens)
     output_size: int  # values predicted per sample
     sequence_length: int | None = None
-    horizon: int = 1
+    horizon: int = 1  # consecutive future steps predicted per target
+    lead: int = 1  # steps from the window's last input to the first target (Jena: 24 h)
+    covariates: int = 0  # known-future values per target step, yielded as the batch's third part
     target_names: tuple[str, ...] = ()
     target_index: tuple[int, ...] = ()  # which input features are the targets, if any
     target_mean: tuple[float, ...] = ()

@@ -6,21 +6,35 @@ indexing operation, so memory stays O(series) and the loader costs one gather pe
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 
 def window_starts(
-    begin: int, end: int, length: int, last_target_offset: int, series_length: int
+    begin: int,
+    end: int,
+    length: int,
+    last_target_offset: int,
+    series_length: int,
+    targets_in_split: bool = False,
 ) -> torch.Tensor:
     """Start rows of every window whose inputs lie in ``[begin, end)``.
 
-    Follows Keras' ``timeseries_dataset_from_array(data[:-delay], targets[delay:],
-    start_index=begin, end_index=end)``: the inputs stay inside the split, the target may lie
-    past its end, and no window's target may fall beyond the series.
+    By default follows Keras' ``timeseries_dataset_from_array(data[:-delay], targets[delay:],
+    start_index=begin, end_index=end)`` (the Jena example): the inputs stay inside the split, the
+    target may lie past its end, and no window's target may fall beyond the series.
+    ``targets_in_split`` follows ``timeseries_dataset_from_array(split, targets=split[length:])``
+    (the Chicago example) instead: windows are cut inside the split, targets included, so the
+    first target is the split's row ``length`` and no target leaves the split.
     """
-    end = min(end, series_length - last_target_offset)
-    count = end - begin - (length - 1)
+    if targets_in_split:
+        end = min(end, series_length)
+        count = end - begin - last_target_offset
+    else:
+        end = min(end, series_length - last_target_offset)
+        count = end - begin - (length - 1)
     if count <= 0:
         raise ValueError(
             f"no complete window of {length} steps (+{last_target_offset - length + 1} ahead) "
@@ -33,7 +47,9 @@ class WindowDataset(Dataset):
     """Samples ``(series[s : s + length], targets[s + offsets])`` for each start ``s``.
 
     ``target_offsets`` are counted from the window's first row, so a target 24 steps after the
-    last input row of a 120-step window has offset 143.
+    last input row of a 120-step window has offset 143. With ``covariates`` (values known in
+    advance, such as the calendar), a sample also carries ``covariates[s + offsets]``: the known
+    future of each target step, as a third part.
     """
 
     def __init__(
@@ -43,27 +59,62 @@ class WindowDataset(Dataset):
         starts: torch.Tensor,
         length: int,
         target_offsets: torch.Tensor,
+        covariates: torch.Tensor | None = None,
     ) -> None:
         self.series = series
         self.targets = targets
         self.starts = starts
         self.steps = torch.arange(length)
         self.target_offsets = target_offsets
+        self.covariates = covariates
 
     def __len__(self) -> int:
         return len(self.starts)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = self.__getitems__([index])
-        return x[0], y[0]
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        return tuple(part[0] for part in self.__getitems__([index]))
 
-    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, ...]:
         starts = self.starts[torch.as_tensor(indices)]
         x = self.series[starts[:, None] + self.steps]
-        y = self.targets[starts[:, None] + self.target_offsets]
-        return x, y.flatten(1)
+        rows = starts[:, None] + self.target_offsets
+        y = self.targets[rows].flatten(1)
+        if self.covariates is None:
+            return x, y
+        return x, y, self.covariates[rows]
 
 
-def batch_as_is(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_as_is(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
     """Collate for datasets whose ``__getitems__`` already returns a whole batch."""
     return batch
+
+
+class WindowLoaders:
+    """Loaders of a DataModule whose ``datasets`` are WindowDatasets (a mixin).
+
+    Needs ``self.datasets`` (split → dataset) and ``batch_size`` / ``num_workers`` hparams.
+    Only the training split is shuffled.
+    """
+
+    datasets: dict[str, WindowDataset]
+    hparams: Any
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        workers = self.hparams.num_workers
+        return DataLoader(
+            self.datasets[split],
+            batch_size=self.hparams.batch_size,
+            shuffle=shuffle,
+            collate_fn=batch_as_is,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

@@ -17,6 +17,11 @@ class SequenceNet(nn.Module):
     input_kinds: frozenset[str] = frozenset({"real"})
     task_kinds: frozenset[str] = frozenset({"forecasting", "classification"})
     predicts_targets: bool = False
+    # per_step: features at every time step, ``(batch, time, output_size)`` (seq2seq models).
+    per_step: bool = False
+    # reads_future: ``forward(x, future, teacher, epoch)`` with the known future covariates of
+    # each target step and, in training, the targets for teacher forcing (encoder–decoders).
+    reads_future: bool = False
     output_size: int
 
     @classmethod

@@ -9,10 +9,11 @@ from seqlab.nets.base import SequenceNet
 
 
 class Naive(SequenceNet):
-    """Forecasts that the target repeats the value it had ``lag`` steps before the window's end.
+    """Forecasts that each target repeats its value one season (``lag`` steps) earlier.
 
-    ``lag=1`` is the last observed value ("temperature in 24 h = temperature now"); ``lag=7`` on
-    daily data is the seasonal naive forecast. Inputs and targets share their standardisation,
+    ``lag=1`` is the last observed value for every target ("temperature in 24 h = temperature
+    now"); ``lag=7`` on daily data is the seasonal naive forecast: each future day gets the value
+    of the latest observed day of the same weekday. Inputs and targets share their scaling,
     so the copied value is already in target space. It has no parameters and is never trained.
     """
 
@@ -22,8 +23,10 @@ class Naive(SequenceNet):
     def __init__(self, spec: TaskSpec, lag: int = 1) -> None:
         super().__init__()
         self.target_index = list(spec.target_index)
-        self.horizon = spec.horizon
-        self.lag = lag
+        # step j ahead of the last input (j = lead … lead + horizon - 1) copies the input
+        # ceil(j / lag) seasons back: row -1 + j - ceil(j / lag) * lag from the window's end
+        ahead = range(spec.lead, spec.lead + spec.horizon)
+        self.rows = [-1 + j - -(-j // lag) * lag for j in ahead]
         self.output_size = spec.output_size
 
     @classmethod
@@ -34,5 +37,4 @@ class Naive(SequenceNet):
         return reason
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        last = x[:, -self.lag, self.target_index]
-        return last.repeat(1, self.horizon)
+        return x[:, self.rows][:, :, self.target_index].flatten(1)

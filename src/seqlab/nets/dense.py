@@ -1,4 +1,4 @@
-"""A densely connected network over the flattened window: the reference's first learned model."""
+"""Densely connected nets over the flattened window: the references' first learned models."""
 
 from __future__ import annotations
 
@@ -26,3 +26,18 @@ class Dense(SequenceNet):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
+
+
+class Linear(SequenceNet):
+    """The flattened window itself: with the task's linear head, a linear autoregressive model
+    (the reference's ``Dense(1, input_shape=[56])``)."""
+
+    def __init__(self, spec: TaskSpec) -> None:
+        super().__init__()
+        if spec.sequence_length is None:
+            raise ValueError("Linear needs fixed-length windows (spec.sequence_length)")
+        self.flatten = nn.Flatten()
+        self.output_size = spec.sequence_length * spec.input_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.flatten(x)

@@ -9,6 +9,7 @@ from torch import nn
 
 from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
+from seqlab.nets.regularization import drop_hidden_weights
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -17,8 +18,10 @@ class Recurrent(SequenceNet):
     """A stack of ``num_layers`` recurrent layers; the features are the final hidden state.
 
     ``dropout`` acts between stacked layers, ``output_dropout`` on the features handed to the head
-    (the reference's ``Dropout(0.5)`` after the last GRU). For a bidirectional stack the features
-    are the forward and backward final states side by side.
+    (the reference's ``Dropout(0.5)`` after the last GRU). ``weight_drop`` is DropConnect on
+    the hidden-to-hidden weights, the fused-kernel counterpart of Keras' ``recurrent_dropout``
+    (see ``nets/regularization.py``). For a bidirectional stack the features are the forward and
+    backward final states side by side.
     """
 
     def __init__(
@@ -30,6 +33,7 @@ class Recurrent(SequenceNet):
         bidirectional: bool = False,
         dropout: float = 0.0,
         output_dropout: float = 0.0,
+        weight_drop: float = 0.0,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -43,6 +47,8 @@ class Recurrent(SequenceNet):
             bidirectional=bidirectional,
             dropout=dropout if num_layers > 1 else 0.0,
         )
+        if weight_drop:
+            drop_hidden_weights(self.rnn, weight_drop)
         self.output_dropout = nn.Dropout(output_dropout)
         self.output_size = hidden_size * (2 if bidirectional else 1)
 

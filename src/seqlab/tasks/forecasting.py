@@ -9,15 +9,26 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError, MinMetric
 
 from seqlab.data.spec import TaskSpec
-from seqlab.plots import plot_forecast
+from seqlab.plots import plot_fan, plot_forecast
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network
+
+Batch = tuple[torch.Tensor, ...]  # inputs, targets[, known future covariates]
 
 
 class ForecastingTask(SeqlabTask):
     """Trains architecture → head on standardised targets with ``loss`` (MSE or Huber).
 
     Metrics are computed after undoing the standardisation, so ``val/mae`` reads in °C or riders.
+    With several outputs ``val/mae`` is their mean, and the task also logs the MAE of each
+    horizon step (``val/mae_t+1`` … ``val/mae_t+14``) and of each target (``val/mae_rail``).
+
+    Three kinds of architecture are served. Most map a window to features (one forecast per
+    window). A ``per_step`` net (seq2seq) forecasts the next ``horizon`` steps at every time step:
+    it is trained on every step, the targets of the earlier steps being read off the window
+    itself, and scored on the last step's forecast. A ``reads_future`` net (encoder–decoder)
+    also gets the known future covariates of each target step and, in training, the true
+    targets for teacher forcing.
     """
 
     def __init__(
@@ -40,24 +51,52 @@ class ForecastingTask(SeqlabTask):
         self.train_mae = MeanAbsoluteError()
         self.val_mae = MeanAbsoluteError()
         self.test_mae = MeanAbsoluteError()
+        self.val_columns = MeanAbsoluteError(num_outputs=spec.output_size)
+        self.test_columns = MeanAbsoluteError(num_outputs=spec.output_size)
         self.val_mae_best = MinMetric()
         self.test_predictions: list[torch.Tensor] = []
         self.test_targets: list[torch.Tensor] = []
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predictions in standardised units."""
-        return self.head(self.net(self.adapter(x)))
+    def forward(
+        self,
+        x: torch.Tensor,
+        future: torch.Tensor | None = None,
+        teacher: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Predictions in standardised units (per time step for a ``per_step`` net)."""
+        x = self.adapter(x)
+        if self.net.reads_future:
+            return self.head(self.net(x, future, teacher, self.current_epoch))
+        return self.head(self.net(x))
 
     def natural(self, y: torch.Tensor) -> torch.Tensor:
         """Standardised values back to the target's own units."""
         return y * self.target_std + self.target_mean
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        x, y = batch
-        pred = self(x)
-        return self.loss_fn(pred, y), self.natural(pred), self.natural(y)
+    def step_targets(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The ``horizon`` values following each time step of the window: ``(batch, time, out)``.
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
+        The window's own target columns continue into the targets (``spec.lead == 1``), so the
+        sequence of target values is the window's (from its second step) then the targets.
+        """
+        horizon, width = self.spec.horizon, len(self.spec.target_index)
+        future = y.view(len(y), horizon, width)
+        values = torch.cat([x[:, 1:, list(self.spec.target_index)], future], dim=1)
+        steps = values.unfold(1, horizon, 1)  # (batch, time, width, horizon)
+        return steps.transpose(2, 3).flatten(2)
+
+    def _step(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        x, y, *rest = batch
+        future = rest[0] if rest else None
+        pred = self(x, future, y if self.training else None)
+        if self.net.per_step:
+            loss = self.loss_fn(pred, self.step_targets(x, y))
+            pred = pred[:, -1]
+        else:
+            loss = self.loss_fn(pred, y)
+        return loss, self.natural(pred), self.natural(y)
+
+    def training_step(self, batch: Batch, _: int) -> torch.Tensor:
         loss, pred, target = self._step(batch)
         self.train_mae(pred, target)
         size = len(target)
@@ -65,39 +104,73 @@ class ForecastingTask(SeqlabTask):
         self.log("train/mae", self.train_mae, on_step=False, on_epoch=True, batch_size=size)
         return loss
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+    def validation_step(self, batch: Batch, _: int) -> None:
         loss, pred, target = self._step(batch)
         self.val_mae(pred, target)
+        self.val_columns.update(pred, target)
         size = len(target)
         self.log("val/loss", loss, batch_size=size, sync_dist=True)
         self.log("val/mae", self.val_mae, prog_bar=True, batch_size=size)
 
     def on_validation_epoch_end(self) -> None:
+        self._log_breakdown("val", self.val_columns)
         if not self.trainer.sanity_checking:
             self.val_mae_best(self.val_mae.compute())
             self.log("val/mae_best", self.val_mae_best.compute(), sync_dist=True)
+
+    def _log_breakdown(self, split: str, columns: MeanAbsoluteError) -> None:
+        """MAE per horizon step and per target, when there are several of either."""
+        horizon, width = self.spec.horizon, len(self.spec.target_names)
+        if horizon * width > 1:
+            table = columns.compute().view(horizon, width)
+            if horizon > 1:
+                for step, value in enumerate(table.mean(dim=1), start=1):
+                    self.log(f"{split}/mae_t+{step}", value)
+            if width > 1:
+                for name, value in zip(self.spec.target_names, table.mean(dim=0), strict=True):
+                    self.log(f"{split}/mae_{name}", value)
+        columns.reset()
 
     def on_test_epoch_start(self) -> None:
         self.test_predictions.clear()
         self.test_targets.clear()
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+    def test_step(self, batch: Batch, _: int) -> None:
         loss, pred, target = self._step(batch)
         self.test_mae(pred, target)
+        self.test_columns.update(pred, target)
         size = len(target)
         self.log("test/loss", loss, batch_size=size, sync_dist=True)
         self.log("test/mae", self.test_mae, batch_size=size)
         self.test_predictions.append(pred.detach().cpu())
         self.test_targets.append(target.detach().cpu())
 
+    def on_test_epoch_end(self) -> None:
+        self._log_breakdown("test", self.test_columns)
+
     def write_artifacts(self, output_dir: Path, title: str) -> list[Path]:
         if not self.test_predictions:
             return []
-        path = plot_forecast(
-            torch.cat(self.test_predictions),
-            torch.cat(self.test_targets),
-            output_dir / "forecast.png",
-            title=f"{title}: {self.spec.target_names[0]}, test split",
-            unit=self.spec.unit,
-        )
-        return [path]
+        predictions, targets = torch.cat(self.test_predictions), torch.cat(self.test_targets)
+        name, unit = self.spec.target_names[0], self.spec.unit
+        paths = [
+            plot_forecast(
+                predictions,
+                targets,
+                output_dir / "forecast.png",
+                title=f"{title}: {name}, test split",
+                unit=unit,
+            )
+        ]
+        if self.spec.horizon > 1:
+            width = len(self.spec.target_names)
+            paths.append(
+                plot_fan(
+                    predictions[:, ::width],
+                    targets[:, ::width],
+                    output_dir / "horizons.png",
+                    title=f"{title}: {name}, {self.spec.horizon}-step forecasts, test split",
+                    unit=unit,
+                )
+            )
+        return paths

@@ -1,0 +1,90 @@
+"""Encoder–decoder forecaster: summarise the history, then unroll a decoder over the horizon."""
+
+from __future__ import annotations
+
+import random
+from typing import Literal
+
+import torch
+from torch import nn
+
+from seqlab.data.spec import TaskSpec
+from seqlab.nets.base import SequenceNet
+from seqlab.nets.recurrent import CELLS
+from seqlab.nets.regularization import drop_hidden_weights
+
+
+class EncoderDecoder(SequenceNet):
+    """An encoder RNN reads the window; its final state starts a decoder RNN that emits one
+    horizon step at a time.
+
+    The decoder's input at step ``k`` is the target value(s) of step ``k - 1`` (the window's last
+    observed value for the first step) and the known future covariates of step ``k`` (day type,
+    calendar), when the data set has them. In training the previous value is the truth with
+    probability ``teacher_forcing × teacher_decay^epoch`` (scheduled sampling: the decoder
+    gradually learns to live on its own forecasts); in evaluation it is always its own forecast.
+    """
+
+    task_kinds = frozenset({"forecasting"})
+    predicts_targets = True
+    reads_future = True
+
+    @classmethod
+    def incompatibility(cls, spec: TaskSpec) -> str | None:
+        reason = super().incompatibility(spec)
+        if reason is None and not spec.target_index:
+            reason = "its decoder starts from the last observed target, not among the inputs"
+        return reason
+
+    def __init__(
+        self,
+        spec: TaskSpec,
+        cell: Literal["rnn", "lstm", "gru"] = "gru",
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        weight_drop: float = 0.0,
+        teacher_forcing: float = 1.0,
+        teacher_decay: float = 0.95,
+    ) -> None:
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+        self.target_index = list(spec.target_index)
+        self.width = len(spec.target_index)
+        self.horizon = spec.horizon
+        self.teacher_forcing, self.teacher_decay = teacher_forcing, teacher_decay
+        stack = {"num_layers": num_layers, "batch_first": True}
+        stack["dropout"] = dropout if num_layers > 1 else 0.0
+        self.encoder = CELLS[cell](spec.input_size, hidden_size, **stack)
+        self.decoder = CELLS[cell](self.width + spec.covariates, hidden_size, **stack)
+        for rnn in (self.encoder, self.decoder):
+            if weight_drop:
+                drop_hidden_weights(rnn, weight_drop)
+        self.project = nn.Linear(hidden_size, self.width)
+        self.output_size = spec.output_size
+
+    def teacher_ratio(self, epoch: int) -> float:
+        """Probability of feeding the decoder the true previous value, at training ``epoch``."""
+        return self.teacher_forcing * self.teacher_decay**epoch
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        future: torch.Tensor | None = None,
+        teacher: torch.Tensor | None = None,
+        epoch: int = 0,
+    ) -> torch.Tensor:
+        _, state = self.encoder(x)
+        previous = x[:, -1:, self.target_index]
+        truth = None if teacher is None else teacher.view(len(x), self.horizon, self.width)
+        ratio = self.teacher_ratio(epoch)
+        outputs = []
+        for step in range(self.horizon):
+            known = [] if future is None else [future[:, step : step + 1]]
+            output, state = self.decoder(torch.cat([previous, *known], dim=-1), state)
+            forecast = self.project(output)
+            outputs.append(forecast)
+            use_truth = truth is not None and random.random() < ratio
+            previous = truth[:, step : step + 1] if use_truth else forecast
+        return torch.cat(outputs, dim=1).flatten(1)

@@ -1,0 +1,41 @@
+"""DropConnect on recurrent weights: recurrent regularisation that keeps the fused kernels.
+
+Keras' ``recurrent_dropout`` drops units of the hidden state at every step, which forces a
+step-by-step Python loop (no cuDNN, no fused CPU kernel). Dropping *weights* instead — one mask
+on the hidden-to-hidden matrices per forward pass, as in AWD-LSTM's weight drop — regularises
+the recurrence the same way, yet the whole sequence still runs through one fused kernel call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+from torch.nn import functional as F
+
+
+def drop_hidden_weights(rnn: nn.RNNBase, p: float) -> None:
+    """Make ``rnn`` run with DropConnect rate ``p`` on its hidden-to-hidden weights in training.
+
+    A forward pre-hook hands the fused kernel (which reads ``rnn._flat_weights``) dropped copies
+    of the ``weight_hh_*`` matrices; a forward hook hands it the parameters back. The parameters,
+    their names and the state dict stay as they are, and evaluation uses the full weights.
+    """
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"weight drop must lie in [0, 1), got {p}")
+    hidden = [name.startswith("weight_hh") for name in rnn._flat_weights_names]
+
+    def weights(module: nn.RNNBase, drop: bool) -> list[Any]:
+        params = [getattr(module, name) for name in module._flat_weights_names]
+        if not drop:
+            return params
+        return [F.dropout(w, p, True) if h else w for w, h in zip(params, hidden, strict=True)]
+
+    def before(module: nn.RNNBase, _: Any) -> None:
+        module._flat_weights = weights(module, module.training)
+
+    def after(module: nn.RNNBase, _: Any, __: Any) -> None:
+        module._flat_weights = weights(module, False)
+
+    rnn.register_forward_pre_hook(before)
+    rnn.register_forward_hook(after)

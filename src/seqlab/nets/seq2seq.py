@@ -1,0 +1,42 @@
+"""Sequence-to-sequence forecasting: a recurrent stack with a head at every time step."""
+
+from __future__ import annotations
+
+import torch
+
+from seqlab.data.spec import TaskSpec
+from seqlab.nets.recurrent import Recurrent
+
+
+class Seq2Seq(Recurrent):
+    """The recurrent stack's output at every step; the task's head forecasts ``horizon`` values
+    from each of them (Keras' ``return_sequences=True`` then ``Dense(14)``).
+
+    Every step gets a loss, so the gradient reaches the early steps directly instead of only
+    through the last state: more signal per window, steadier training. The window's own series
+    supplies the targets of the earlier steps, so the targets must continue the inputs.
+    """
+
+    per_step = True
+
+    @classmethod
+    def incompatibility(cls, spec: TaskSpec) -> str | None:
+        reason = super().incompatibility(spec)
+        if reason is None and spec.kind != "forecasting":
+            reason = "it forecasts at every time step, which only a forecasting task scores"
+        if reason is None and (not spec.target_index or spec.lead != 1):
+            reason = (
+                "it needs targets that continue its input series (the target columns among the "
+                "inputs, the first target the step after the window; on Jena set "
+                "data.horizon=data.delay)"
+            )
+        return reason
+
+    def __init__(self, spec: TaskSpec, **recurrent: object) -> None:
+        if recurrent.get("bidirectional"):
+            raise ValueError("a seq2seq forecaster reads forwards: its steps may not see ahead")
+        super().__init__(spec, **recurrent)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs, _ = self.rnn(x)
+        return self.output_dropout(outputs)

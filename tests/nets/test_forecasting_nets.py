@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+from seqlab.data.spec import TaskSpec
+from seqlab.nets.baselines import Naive
+from seqlab.nets.conv import ConvGRU, WaveNet
+from seqlab.nets.encdec import EncoderDecoder
+from seqlab.nets.recurrent import Recurrent
+from seqlab.nets.seq2seq import Seq2Seq
+from seqlab.tasks.network import check_compatible
+
+
+def spec(horizon=1, lead=1, covariates=0, features=3, targets=(1,)):
+    return TaskSpec(
+        "toy",
+        "forecasting",
+        "real",
+        features,
+        horizon * len(targets),
+        sequence_length=20,
+        horizon=horizon,
+        lead=lead,
+        covariates=covariates,
+        target_index=targets,
+    )
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_weight_drop_masks_recurrent_weights_in_training_only(cell):
+    net = Recurrent(spec(), cell=cell, hidden_size=8, num_layers=2, weight_drop=0.5)
+    plain = Recurrent(spec(), cell=cell, hidden_size=8, num_layers=2)
+    assert list(net.state_dict()) == list(plain.state_dict())  # same names, same checkpoints
+    x = torch.randn(4, 20, 3)
+    net.train()
+    assert not torch.equal(net(x), net(x))  # a fresh mask every forward pass
+    net(x).sum().backward()
+    assert net.rnn.weight_hh_l0.grad.abs().sum() > 0  # gradients reach the raw weights
+    net.eval()
+    plain.load_state_dict(net.state_dict())
+    plain.eval()
+    assert torch.equal(net(x), plain(x))  # evaluation uses the full weights
+
+
+def test_seasonal_naive_copies_the_same_weekday():
+    x = torch.arange(20.0).view(1, 20, 1).repeat(1, 1, 3)  # value = time step
+    assert Naive(spec(horizon=14), lag=7)(x)[0].tolist() == [13, 14, 15, 16, 17, 18, 19] * 2
+    assert Naive(spec(horizon=3), lag=1)(x)[0].tolist() == [19, 19, 19]
+    assert Naive(spec(lead=24), lag=1)(x)[0].tolist() == [19]
+
+
+def test_seq2seq_forecasts_at_every_step():
+    net = Seq2Seq(spec(horizon=14), cell="gru", hidden_size=8)
+    assert net.per_step and net(torch.randn(2, 20, 3)).shape == (2, 20, 8)
+    with pytest.raises(Exception, match="continue its input series"):
+        check_compatible(Seq2Seq, spec(lead=24))
+    with pytest.raises(ValueError, match="forwards"):
+        Seq2Seq(spec(), bidirectional=True)
+
+
+def test_conv_gru_halves_the_sequence_and_wavenet_is_causal():
+    assert ConvGRU(spec(), hidden_size=8)(torch.randn(2, 20, 3)).shape == (2, 8)
+    net = WaveNet(spec(horizon=14), filters=4, per_step=True)
+    x = torch.randn(1, 20, 3)
+    later = x.clone()
+    later[:, 10:] += 1.0
+    out, out_later = net(x), net(later)
+    assert out.shape == (1, 20, 4)
+    assert torch.equal(out[:, :10], out_later[:, :10])  # no step sees ahead
+    assert WaveNet(spec(), filters=4)(x).shape == (1, 4)
+
+
+def test_encoder_decoder_teacher_forcing_and_own_forecasts():
+    torch.manual_seed(0)
+    net = EncoderDecoder(spec(horizon=5, covariates=2), hidden_size=8, teacher_forcing=1.0)
+    x, future, truth = torch.randn(3, 20, 3), torch.randn(3, 5, 2), torch.randn(3, 5)
+    own = net(x, future)
+    assert own.shape == (3, 5)
+    forced = net(x, future, truth)
+    assert not torch.allclose(own[:, 1:], forced[:, 1:])  # steps 2+ read the truth
+    assert torch.allclose(own[:, 0], forced[:, 0])  # step 1 reads the last observation
+    # the known future covariates steer the forecast
+    assert not torch.allclose(own, net(x, torch.zeros_like(future)))
+    assert net.teacher_ratio(0) == 1.0 and net.teacher_ratio(10) < 0.6
