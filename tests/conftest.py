@@ -11,6 +11,7 @@ import pytest
 
 from seqlab.data import sources
 from tests.helpers import HOURLY_COLUMNS, JENA_COLUMNS, git_blob, jena_rows
+from tests.imdb_fixture import write_imdb_archive
 
 
 @pytest.fixture
@@ -47,4 +48,16 @@ def jena_canonical_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "jena",
         replace(sources.SOURCES["jena"], member_git_blobs={member: git_blob(content)}),
     )
+    return data_dir
+
+
+@pytest.fixture
+def imdb_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data dir with a small aclImdb_v1.tar.gz (same tree as upstream), its own checksum."""
+    data_dir = tmp_path / "data"
+    (data_dir / "imdb").mkdir(parents=True, exist_ok=True)
+    path = data_dir / "imdb" / sources.SOURCES["imdb"].filename
+    write_imdb_archive(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    monkeypatch.setitem(sources.SOURCES, "imdb", replace(sources.SOURCES["imdb"], sha256=(digest,)))
     return data_dir
