@@ -21,6 +21,9 @@ def test_splits_labels_and_a_vocabulary_from_training_text_only(imdb_dir, tmp_pa
     assert dm.spec.kind == "classification" and dm.spec.input_kind == "tokens"
     assert dm.spec.feature_names[:2] == ("[PAD]", "[UNK]")
     assert "great" in dm.spec.feature_names and TEST_ONLY not in dm.spec.feature_names
+    great = dm.spec.feature_names.index("great")
+    ids, _ = dm.encode(["great"])
+    assert ids.tolist() == [[great]]  # feature_names name the indices the data yields
     for split in ("train", "val", "test"):
         labels = dm.datasets[split].labels
         assert set(labels.tolist()) == {0, 1}

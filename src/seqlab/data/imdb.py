@@ -215,7 +215,7 @@ class ImdbDataModule(L.LightningDataModule):
             output_size=1,
             sequence_length=None if bag else self.hparams.pad_to,
             target_names=LABELS,
-            feature_names=() if bag else tuple(self.vectorizer.words),
+            feature_names=() if bag else tuple(self.vectorizer.vocabulary),
         )
 
     def _dataset(self, word_ids: np.ndarray, offsets: np.ndarray, labels: torch.Tensor) -> Any:

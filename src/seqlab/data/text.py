@@ -131,6 +131,14 @@ class Vectorizer:
         self._tokenizer: Tokenizer | None = None
 
     @property
+    def vocabulary(self) -> list[str]:
+        """The name of every index: padding, OOV, then each word or "first second" bigram."""
+        names = [
+            self.words[b] if a < 0 else f"{self.words[a]} {self.words[b]}" for a, b in self.grams
+        ]
+        return [PAD, OOV, *names]
+
+    @property
     def size(self) -> int:
         """Vocabulary size including padding and OOV (the model's input width)."""
         return len(self.grams) + 2
