@@ -72,7 +72,7 @@ def predict(arguments: dict[str, str]) -> dict[str, Any]:
     inputs = datamodule.encode([text])
     probability = float(task.predict_proba(*inputs)[0])
     words = len(text.split())
-    labels = datamodule.spec.target_names if datamodule.spec else ("negative", "positive")
+    labels = task.spec.target_names
     result = {
         "label": labels[int(probability >= 0.5)],
         "probability_positive": round(probability, 4),

@@ -37,7 +37,8 @@ from seqlab.data.windows import batch_as_is
 from seqlab.errors import DataError, SeqlabError
 
 SPLITS = ("train", "test", "unsup")
-LABELS = ("neg", "pos")
+LABELS = ("neg", "pos")  # folder names; label 0 and 1
+CLASS_NAMES = ("negative", "positive")
 _REVIEW = re.compile(r"(?:\./)?aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt")
 _CACHE_VERSION = 2  # bump when standardisation or the cache layout changes
 _MODES = ("int", "multi_hot", "count", "tf_idf")
@@ -214,7 +215,7 @@ class ImdbDataModule(L.LightningDataModule):
             input_size=self.vectorizer.size,
             output_size=1,
             sequence_length=None if bag else self.hparams.pad_to,
-            target_names=LABELS,
+            target_names=CLASS_NAMES,
             feature_names=() if bag else tuple(self.vectorizer.vocabulary),
         )
 
