@@ -11,7 +11,6 @@ import pytest
 
 from seqlab.data import sources
 from tests.helpers import HOURLY_COLUMNS, JENA_COLUMNS, git_blob, jena_rows
-from tests.imdb_fixture import write_imdb_archive
 
 
 @pytest.fixture
@@ -54,6 +53,8 @@ def jena_canonical_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def imdb_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data dir with a small aclImdb_v1.tar.gz (same tree as upstream), its own checksum."""
+    from tests.imdb_fixture import write_imdb_archive
+
     data_dir = tmp_path / "data"
     (data_dir / "imdb").mkdir(parents=True, exist_ok=True)
     path = data_dir / "imdb" / sources.SOURCES["imdb"].filename
