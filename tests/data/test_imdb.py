@@ -49,10 +49,23 @@ def test_second_setup_reads_the_cache_not_the_archive(imdb_dir, tmp_path, monkey
     monkeypatch.setattr(imdb_module, "read_reviews", fail)
     second = make(imdb_dir, tmp_path)
     assert second.vectorizer.words == first.vectorizer.words
+    for split in ("train", "val", "test"):
+        assert torch.equal(second.datasets[split].flat, first.datasets[split].flat)
+    # the fitted vocabulary is cached too: another mode re-uses it, other options refit
+    monkeypatch.setattr(imdb_module, "tokenized_corpus", fail)
+    bags = make(imdb_dir, tmp_path, output_mode="count")
+    assert bags.vectorizer.words == first.vectorizer.words
+    with pytest.raises(AssertionError, match="read again"):
+        make(imdb_dir, tmp_path, output_mode="count", ngrams=2)
 
 
 def test_bag_modes_publish_bag_inputs(imdb_dir, tmp_path):
     dm = make(imdb_dir, tmp_path, output_mode="tf_idf", ngrams=2)
+    cached = make(imdb_dir, tmp_path, output_mode="tf_idf", ngrams=2)
+    rows = list(range(len(dm.datasets["test"])))
+    assert torch.equal(
+        dm.datasets["test"].__getitems__(rows)[0], cached.datasets["test"].__getitems__(rows)[0]
+    )
     features, labels = next(iter(dm.train_dataloader()))
     assert dm.spec.input_kind == "bag" and features.shape == (8, dm.spec.input_size)
     assert features.dtype == torch.float32 and (features >= 0).all()

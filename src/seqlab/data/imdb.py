@@ -32,6 +32,7 @@ from seqlab.data.text import (
     Sequences,
     Vectorizer,
     corpus_word_ids,
+    segment_ids,
 )
 from seqlab.data.windows import batch_as_is
 from seqlab.errors import DataError, SeqlabError
@@ -174,26 +175,8 @@ class ImdbDataModule(L.LightningDataModule):
         path = self.path or sources.fetch(
             sources.SOURCES["imdb"], self.data_dir, self.hparams.download
         )
-        corpus = tokenized_corpus(path, self.cache_dir)
-        words = corpus["words"]
-        train = corpus["train"]
-        n = len(train["labels"])
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.hparams.split_seed))
-        n_val = int(round(self.hparams.val_fraction * n))
-        parts = {
-            "train": (train, order[n_val:].sort().values),
-            "val": (train, order[:n_val].sort().values),
-            "test": (corpus["test"], None),
-        }
-        selected = {split: _select(split_data, rows) for split, (split_data, rows) in parts.items()}
-        if self.vectorizer is None:
-            ids, offsets, _ = selected["train"]
-            self.vectorizer = Vectorizer.fit(
-                words, ids, offsets, self.hparams.max_tokens, self.hparams.ngrams
-            )
-        remap = self.vectorizer.corpus_map(words)
-        for split, (ids, offsets, labels) in selected.items():
-            self.datasets[split] = self._dataset(remap[ids], offsets, labels)
+        for split, (index, texts, labels) in self._indexed(path).items():
+            self.datasets[split] = self._build(index, texts, labels)
         self.spec = self.publish_spec()
         self.provenance = {
             "file": str(path),
@@ -219,22 +202,85 @@ class ImdbDataModule(L.LightningDataModule):
             feature_names=() if bag else tuple(self.vectorizer.vocabulary),
         )
 
-    def _dataset(self, word_ids: np.ndarray, offsets: np.ndarray, labels: torch.Tensor) -> Any:
-        vectorizer = self.vectorizer
-        index, texts = vectorizer.index(word_ids, offsets)
-        count = len(offsets) - 1
+    def _indexed(self, path: Path) -> dict[str, tuple[np.ndarray, np.ndarray, torch.Tensor]]:
+        """Vocabulary indices, text numbers and labels per split, fitting the vocabulary.
+
+        The fitted result is cached too (by archive and vocabulary options), so a second run
+        neither re-reads the archive nor re-counts n-grams.
+        """
+        stat = path.stat()
+        h = self.hparams
+        name = (
+            f"vectors-v{_CACHE_VERSION}-{stat.st_size}-{stat.st_mtime_ns}-{h.max_tokens}-"
+            f"{h.ngrams}-{h.split_seed}-{h.val_fraction}.pt"
+        )
+        cached = self.cache_dir / "imdb" / name if self.cache_dir else None
+        if self.vectorizer is None and cached is not None and cached.is_file():
+            saved = torch.load(cached, weights_only=True)
+            state = saved["vectorizer"]
+            self.vectorizer = Vectorizer(
+                state["words"].split("\n"), state["grams"].numpy(), state["idf"].numpy(), h.ngrams
+            )
+            return {
+                split: (d["index"].numpy(), segment_ids(d["offsets"].numpy()), d["labels"])
+                for split, d in saved["splits"].items()
+            }
+        corpus = tokenized_corpus(path, self.cache_dir)
+        words = corpus["words"]
+        train = corpus["train"]
+        n = len(train["labels"])
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(h.split_seed))
+        n_val = int(round(h.val_fraction * n))
+        parts = {
+            "train": (train, order[n_val:].sort().values),
+            "val": (train, order[:n_val].sort().values),
+            "test": (corpus["test"], None),
+        }
+        selected = {split: _select(split_data, rows) for split, (split_data, rows) in parts.items()}
+        fitting = self.vectorizer is None
+        if fitting:
+            ids, offsets, _ = selected["train"]
+            self.vectorizer = Vectorizer.fit(words, ids, offsets, h.max_tokens, h.ngrams)
+        remap = self.vectorizer.corpus_map(words)
+        indexed = {}
+        for split, (ids, offsets, labels) in selected.items():
+            index, texts = self.vectorizer.index(remap[ids], offsets)
+            order = np.argsort(texts, kind="stable")  # text by text (bigrams come after words)
+            indexed[split] = (index[order], texts[order], labels)
+        if fitting and cached is not None:
+            vectorizer = self.vectorizer
+            state = {
+                "words": "\n".join(vectorizer.words),
+                "grams": torch.from_numpy(vectorizer.grams),
+                "idf": torch.from_numpy(vectorizer.idf),
+            }
+            splits = {
+                split: {
+                    "index": torch.from_numpy(index.astype(np.int32)),
+                    "offsets": torch.from_numpy(np.searchsorted(texts, np.arange(len(labels) + 1))),
+                    "labels": labels,
+                }
+                for split, (index, texts, labels) in indexed.items()
+            }
+            _save_atomic({"vectorizer": state, "splits": splits}, cached)
+        return indexed
+
+    def _build(self, index: np.ndarray, texts: np.ndarray, labels: torch.Tensor) -> Any:
+        """The split's dataset in the configured output mode."""
+        count = len(labels)
         if self.hparams.output_mode == "int":
             return Sequences(
                 index, texts, count, labels, self.hparams.max_length, self.hparams.pad_to
             )
+        vectorizer = self.vectorizer
         return Bags(
             index, texts, count, labels, vectorizer.size, self.hparams.output_mode, vectorizer.idf
         )
 
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, ...]:
         """New texts as one batch of model inputs (no labels), with the fitted vocabulary."""
-        ids, offsets = self.vectorizer.word_ids(texts)
-        dataset = self._dataset(ids, offsets, torch.zeros(len(texts), dtype=torch.int64))
+        index, numbers = self.vectorizer.index(*self.vectorizer.word_ids(texts))
+        dataset = self._build(index, numbers, torch.zeros(len(texts), dtype=torch.int64))
         return dataset.__getitems__(list(range(len(texts))))[:-1]
 
     def state_dict(self) -> dict[str, Any]:
