@@ -83,3 +83,17 @@ def chicago_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         sources.SOURCES, "chicago", replace(sources.SOURCES["chicago"], sha256=(digest,))
     )
     return data_dir
+
+
+@pytest.fixture
+def imdb_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data dir with a small aclImdb_v1.tar.gz (same tree as upstream), its own checksum."""
+    from tests.imdb_fixture import write_imdb_archive
+
+    data_dir = tmp_path / "data"
+    (data_dir / "imdb").mkdir(parents=True, exist_ok=True)
+    path = data_dir / "imdb" / sources.SOURCES["imdb"].filename
+    write_imdb_archive(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    monkeypatch.setitem(sources.SOURCES, "imdb", replace(sources.SOURCES["imdb"], sha256=(digest,)))
+    return data_dir

@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
@@ -60,6 +61,28 @@ def _save(fig: plt.Figure, ax: plt.Axes, path: Path, title: str, unit: str) -> P
     ax.set_ylabel(unit)
     ax.set_title(title)
     ax.legend(loc="upper right")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion(matrix: torch.Tensor, labels: tuple[str, ...], path: Path, title: str) -> Path:
+    """A confusion matrix with counts and row percentages (rows: truth, columns: prediction)."""
+    counts = matrix.long().numpy()
+    shares = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
+    fig, ax = plt.subplots(figsize=(4.6, 4.0), layout="constrained")
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (row, col), count in np.ndenumerate(counts):
+        color = "white" if shares[row, col] > 0.5 else "black"
+        text = f"{count:,}\n{shares[row, col]:.1%}"
+        ax.text(col, row, text, ha="center", va="center", color=color)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    ax.set_title(f"{title}\ntest accuracy {accuracy:.2%}", fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 TaskKind = Literal["forecasting", "classification", "language_model"]
-InputKind = Literal["real", "tokens"]
+InputKind = Literal["real", "tokens", "bag"]  # bag: one vector per text (bag of n-grams)
 
 
 @dataclass(frozen=True)

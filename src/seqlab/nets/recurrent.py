@@ -52,7 +52,13 @@ class Recurrent(SequenceNet):
         self.output_dropout = nn.Dropout(output_dropout)
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``lengths`` (batch,): true lengths of right-padded sequences. They are packed, so
+        padding never reaches the state and the features are each sequence's own final state."""
+        if lengths is not None:
+            x = nn.utils.rnn.pack_padded_sequence(
+                x, lengths.cpu(), batch_first=True, enforce_sorted=False
+            )
         _, state = self.rnn(x)
         hidden = state[0] if self.cell == "lstm" else state
         directions = 2 if self.rnn.bidirectional else 1

@@ -1,0 +1,97 @@
+import json
+
+import pytest
+import torch
+
+from seqlab.cli.train import train
+from seqlab.data.spec import TaskSpec
+from seqlab.errors import SeqlabError
+from seqlab.nets.recurrent import Recurrent
+from seqlab.nets.text import TextCNN
+from seqlab.tasks.classification import ClassificationTask
+from tests.helpers import compose_train
+
+TINY_TEXT_RUN = [
+    "data=imdb",
+    "trainer=cpu",
+    "trainer.max_epochs=2",
+    "+trainer.limit_train_batches=4",
+    "+trainer.limit_val_batches=2",
+    "+trainer.limit_test_batches=2",
+    "callbacks.rich_progress_bar=null",
+    "data.batch_size=16",
+]
+
+
+def tiny_run(imdb_dir, tmp_path, overrides):
+    cfg = compose_train(
+        [*TINY_TEXT_RUN, f"paths.data_dir={imdb_dir}", f"paths.cache_dir={tmp_path / 'cache'}"]
+        + overrides,
+        tmp_path / "run",
+    )
+    return train(cfg), tmp_path / "run"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["model=bow", "data.output_mode=tf_idf", "data.ngrams=2"],
+        ["model=bilstm", "task.embedding_dim=8"],
+        ["model=text_cnn", "model.filters=8", "model.units=8", "task.embedding_dim=8"],
+        ["model=gru", "task.one_hot=true", "data.max_length=20"],
+    ],
+    ids=["bow", "bilstm", "text_cnn", "one_hot_gru"],
+)
+def test_models_train_on_imdb_and_draw_a_confusion_matrix(imdb_dir, tmp_path, overrides):
+    metrics, run = tiny_run(imdb_dir, tmp_path, overrides)
+    assert metrics["task"] == "classification"
+    assert set(metrics["test"]) >= {"acc", "f1", "auroc", "loss"}
+    assert 0.0 <= metrics["test"]["acc"] <= 1.0
+    assert json.loads((run / "metrics.json").read_text())["val"]["acc"] == metrics["val"]["acc"]
+    assert (run / "confusion_matrix.png").stat().st_size > 1000
+
+
+def test_bow_needs_bags_and_sequence_models_need_sequences(imdb_dir, tmp_path):
+    # Hydra's instantiate wraps the SeqlabError the task raises; the message is what counts
+    with pytest.raises(
+        Exception, match="BagOfWords cannot serve data=imdb: it reads bag inputs, not tokens"
+    ):
+        tiny_run(imdb_dir, tmp_path, ["model=bow"])
+    with pytest.raises(
+        Exception, match="Recurrent cannot serve data=imdb: it reads real inputs, not bag"
+    ):
+        tiny_run(imdb_dir, tmp_path, ["model=lstm", "data.output_mode=multi_hot"])
+
+
+def test_packing_makes_padding_invisible():
+    spec = TaskSpec("t", "classification", "real", 3, 1)
+    net = Recurrent(spec, cell="lstm", hidden_size=4, bidirectional=True).eval()
+    x = torch.randn(2, 5, 3)
+    padded = x.clone()
+    padded[1, 2:] = 99.0  # garbage beyond the second sequence's length
+    lengths = torch.tensor([5, 2])
+    both = net(padded, lengths)
+    assert torch.allclose(both[1], net(x[1:, :2])[0], atol=1e-6)
+    assert torch.allclose(both[0], net(x[:1])[0], atol=1e-6)
+    cnn = TextCNN(spec, filters=4, kernel_size=2, units=4).eval()
+    assert torch.allclose(cnn(padded, lengths)[1], cnn(x[1:, :2])[0], atol=1e-6)
+
+
+def test_pretrained_embeddings_are_copied_word_by_word(tmp_path):
+    spec = TaskSpec(
+        "t", "classification", "tokens", 4, 1, feature_names=("[PAD]", "[UNK]", "a", "b")
+    )
+    path = tmp_path / "vectors.pt"
+    torch.save(
+        {"words": ["b", "zzz"], "vectors": torch.ones(2, 8) * torch.tensor([[3.0], [5.0]])}, path
+    )
+    task = ClassificationTask(
+        Recurrent, spec, torch.optim.Adam, embedding_dim=8, pretrained_embeddings=str(path)
+    )
+    before = task.adapter.weight[2].clone()
+    task.setup("fit")
+    assert torch.equal(task.adapter.weight[3], torch.full((8,), 3.0))
+    assert torch.equal(task.adapter.weight[2], before)
+    wrong = ClassificationTask(Recurrent, spec, torch.optim.Adam, embedding_dim=4)
+    with pytest.raises(SeqlabError, match="embedding_dim=8"):
+        wrong.load_embeddings(path)
