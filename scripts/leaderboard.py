@@ -1,9 +1,10 @@
 """Rebuild LEADERBOARD.md and leaderboard.csv by running every conf/experiment/ entry.
 
-    python scripts/leaderboard.py [--only jena] [--seeds 3] [--reuse]
+    python scripts/leaderboard.py [--only jena] [--seeds 3] [--reuse | --collect]
 
-Each entry is trained from scratch (``--reuse`` keeps runs that already finished), its
-``metrics.json`` read back, and both files written atomically. Nothing in them is typed by hand:
+Each entry is trained from scratch (``--reuse`` keeps runs that already finished; ``--collect``
+trains nothing and lists entries without a finished run as not measured), its ``metrics.json``
+read back, and both files written atomically. Nothing in them is typed by hand:
 the reference numbers come from each experiment's ``leaderboard.reference`` block.
 """
 
@@ -54,9 +55,13 @@ def entries(only: str | None) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def run(name: str, seed: int, run_dir: Path, reuse: bool) -> tuple[dict[str, Any], str]:
+def run(name: str, seed: int, run_dir: Path, mode: str) -> tuple[dict[str, Any] | None, str]:
+    """Metrics of one entry and seed; ``mode`` is ``fresh``, ``reuse`` or ``collect``."""
     command = f"python train.py experiment={name} seed={seed}"
-    if not (reuse and (run_dir / "metrics.json").exists()):
+    done = (run_dir / "metrics.json").exists()
+    if mode == "collect" and not done:
+        return None, command
+    if mode == "fresh" or not done:
         args = [
             sys.executable,
             "train.py",
@@ -117,7 +122,9 @@ def fmt(values: pd.Series) -> str:
     )
 
 
-def markdown(frame: pd.DataFrame, note: str = "") -> str:
+def markdown(
+    frame: pd.DataFrame, note: str = "", missing: dict[str, list[str]] | None = None
+) -> str:
     """One table per data set on its main metric; other metrics with a reference go in notes.
 
     leaderboard.csv keeps every metric (per-horizon, per-target) in long form.
@@ -171,6 +178,12 @@ def markdown(frame: pd.DataFrame, note: str = "") -> str:
                 f"`{first['command']}`",
             ]
             lines.append("| " + " | ".join(cells) + " |")
+        if (missing or {}).get(data):
+            lines += [
+                "",
+                "Not measured in this build: "
+                + ", ".join(f"`python train.py experiment={name}`" for name in missing[data]),
+            ]
         lines.append("")
     return "\n".join(lines)
 
@@ -179,27 +192,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="one data set (jena, chicago, imdb, verne, chorales)")
     parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--reuse", action="store_true", help="keep runs that already finished")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--reuse", action="store_true", help="keep runs that already finished")
+    mode.add_argument(
+        "--collect", action="store_true", help="train nothing; tabulate finished runs"
+    )
     parser.add_argument("--out", type=Path, default=ROOT)
     args = parser.parse_args()
     table: list[dict] = []
+    missing: dict[str, list[str]] = {}
+    mode = "collect" if args.collect else "reuse" if args.reuse else "fresh"
     for name, board in entries(args.only):
         for seed in range(42, 42 + args.seeds):
             run_dir = ROOT / "logs" / "leaderboard" / name / f"seed{seed}"
-            metrics, command = run(name, seed, run_dir, args.reuse)
-            table += rows(name, board, metrics, command)
+            metrics, command = run(name, seed, run_dir, mode)
+            if metrics is None:
+                missing.setdefault(board["data"], []).append(name)
+            else:
+                table += rows(name, board, metrics, command)
     frame = pd.DataFrame(table, columns=COLUMNS)
     if args.only and (args.out / "leaderboard.csv").exists():  # keep the other data sets' rows
         old = pd.read_csv(args.out / "leaderboard.csv")
         frame = pd.concat([old[old["data"] != args.only], frame], ignore_index=True)
     write_text_atomic(args.out / "leaderboard.csv", frame.to_csv(index=False))
     note = (
-        "This build reused finished runs (`--reuse`): timings were measured when each ran, "
-        "on a machine shared with other jobs, so treat train s and samples/s as rough."
-        if args.reuse
+        "This build tabulated finished runs (`--reuse`/`--collect`): timings were measured when "
+        "each ran, on a machine shared with other jobs, so treat train s and samples/s as rough."
+        if args.reuse or args.collect
         else ""
     )
-    write_text_atomic(args.out / "LEADERBOARD.md", markdown(frame, note))
+    write_text_atomic(args.out / "LEADERBOARD.md", markdown(frame, note, missing))
     print(f"[leaderboard] {len(frame)} rows → LEADERBOARD.md, leaderboard.csv")
 
 
