@@ -60,10 +60,7 @@ class DilatedConvLSTM(SequenceNet):
         kept = []
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
             past = (conv.kernel_size[0] - 1) * conv.dilation[0]
-            if buffers is None:
-                x = F.pad(x, (past, 0))
-            else:
-                x = torch.cat([buffers[i], x], dim=2)
+            x = F.pad(x, (past, 0)) if buffers is None else torch.cat([buffers[i], x], dim=2)
             kept.append(x[:, :, x.shape[2] - past :])
             x = norm(F.relu(conv(x)))
         features, lstm_state = self.lstm(self.dropout(x.transpose(1, 2)), lstm_state)
