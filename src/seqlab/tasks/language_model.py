@@ -14,7 +14,8 @@ from torch.nn import functional as F
 from torchmetrics import MeanMetric, MinMetric
 
 from seqlab.data.spec import TaskSpec
-from seqlab.data.streams import TokenDataModule
+from seqlab.data.streams import IGNORE, TokenDataModule
+from seqlab.errors import SeqlabError
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network
 
@@ -47,12 +48,14 @@ def sample_next(
 class LanguageModelTask(SeqlabTask):
     """Cross-entropy over the vocabulary at every step of every window.
 
-    With ``tbptt`` the loaders are stream-ordered and the hidden state is carried from one batch
-    to the next, detached, so the model sees context longer than one window while gradients
-    flow through ``sequence_length`` steps only (truncated backpropagation through time); the
-    state starts from zero at each epoch and each evaluation pass, separately for every split.
-    Without it every window starts from a zero state. Reported: ``loss`` (nats per token),
-    ``bpc`` (bits per token), ``ppl`` (perplexity) and ``acc`` (next-token accuracy).
+    Where a split's loader is stream-ordered, the hidden state is carried from one batch to the
+    next, detached, so the model sees context longer than one window while gradients flow
+    through ``sequence_length`` steps only (truncated backpropagation through time); the state
+    starts from zero at each epoch and each evaluation pass, separately for every split.
+    Elsewhere every window starts from a zero state. ``tbptt`` null follows the data's layout;
+    false never carries the state (a model trained on independent windows, evaluated as such).
+    Reported: ``loss`` (nats per token), ``bpc`` (bits per token), ``ppl`` (perplexity) and
+    ``acc`` (next-token accuracy).
     """
 
     def __init__(
@@ -61,7 +64,7 @@ class LanguageModelTask(SeqlabTask):
         spec: TaskSpec,
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
-        tbptt: bool = True,
+        tbptt: bool | None = None,
         sample_temperature: float = 0.8,
         sample_top_k: int | None = None,
         monitor: str = "val/bpc",
@@ -78,6 +81,7 @@ class LanguageModelTask(SeqlabTask):
         self.means = torch.nn.ModuleDict({name: MeanMetric() for name in names})
         self.val_bpc_best = MinMetric()
         self.carried: dict[str, Any] = dict.fromkeys(SPLITS)
+        self.carry: dict[str, bool] = dict.fromkeys(SPLITS, False)
 
     def forward(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
         """Logits for every step, and the state after the last one."""
@@ -86,12 +90,13 @@ class LanguageModelTask(SeqlabTask):
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
         x, y = batch
-        logits, state = self(x, self.carried[split] if self.tbptt else None)
-        if self.tbptt:
+        logits, state = self(x, self.carried[split] if self.carry[split] else None)
+        if self.carry[split]:
             self.carried[split] = detach(state)
-        losses = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
+        scored = y != IGNORE  # stream padding has no target
+        losses = F.cross_entropy(logits[scored], y[scored], reduction="none")
         self.means[f"{split}_nll"].update(losses.detach())
-        self.means[f"{split}_acc"].update((logits.argmax(-1) == y).flatten().float())
+        self.means[f"{split}_acc"].update((logits[scored].argmax(-1) == y[scored]).float())
         return losses.mean()
 
     def _log_epoch(self, split: str) -> float:
@@ -121,14 +126,30 @@ class LanguageModelTask(SeqlabTask):
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
         self._step(batch, "test")
 
+    def on_fit_start(self) -> None:
+        if self.tbptt and not self._streamed("train"):
+            raise SeqlabError(
+                f"task.tbptt=true carries the state across batches, but data={self.spec.data_name} "
+                "loads independent training windows; set data.train_order=streams (where the data "
+                "set offers it) or task.tbptt=null"
+            )
+
+    def _streamed(self, split: str) -> bool:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        return isinstance(datamodule, TokenDataModule) and datamodule.streamed(split)
+
+    def _start(self, split: str) -> None:
+        self.carried[split] = None
+        self.carry[split] = self.tbptt is not False and self._streamed(split)
+
     def on_train_epoch_start(self) -> None:
-        self.carried["train"] = None
+        self._start("train")
 
     def on_validation_epoch_start(self) -> None:
-        self.carried["val"] = None
+        self._start("val")
 
     def on_test_epoch_start(self) -> None:
-        self.carried["test"] = None
+        self._start("test")
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")
