@@ -85,6 +85,7 @@ class TokenDataModule(L.LightningDataModule):
 
     sample_length: int = 500  # tokens generated for the end-of-training sample
     token_name: str = "tokens"  # what a token is, for speed reports ("chars", "notes")
+    never_generate: tuple[int, ...] = ()  # token ids a sample must not contain (e.g. "unknown")
 
     def __init__(self) -> None:
         super().__init__()

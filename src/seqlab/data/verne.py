@@ -66,6 +66,7 @@ class VerneDataModule(TokenDataModule):
     """
 
     token_name = "chars"
+    never_generate = (0,)  # the unknown-character id
 
     def __init__(
         self,

@@ -32,10 +32,16 @@ def detach(state: Any) -> Any:
 
 
 def sample_next(
-    logits: torch.Tensor, temperature: float, top_k: int | None, generator: torch.Generator
+    logits: torch.Tensor,
+    temperature: float,
+    top_k: int | None,
+    generator: torch.Generator,
+    banned: tuple[int, ...] = (),
 ) -> torch.Tensor:
-    """One token from ``logits`` (vocabulary,): temperature 0 is greedy, top-k keeps the k best."""
+    """One token from ``logits`` (vocabulary,): temperature 0 is greedy, top-k keeps the k best,
+    ``banned`` ids are never drawn."""
     logits = logits.float().cpu()
+    logits[list(banned)] = float("-inf")
     if temperature <= 0:
         return logits.argmax().view(1)
     if top_k is not None and 0 < top_k < len(logits):
@@ -171,6 +177,7 @@ class LanguageModelTask(SeqlabTask):
         temperature: float = 1.0,
         top_k: int | None = None,
         seed: int = 0,
+        banned: tuple[int, ...] = (),
     ) -> torch.Tensor:
         """The prompt followed by ``length`` sampled tokens (one forward step per token)."""
         was_training = self.training
@@ -179,7 +186,7 @@ class LanguageModelTask(SeqlabTask):
         logits, state = self(prompt[None].to(self.device))
         tokens = [prompt.cpu()]
         for _ in range(length):
-            token = sample_next(logits[0, -1], temperature, top_k, generator)
+            token = sample_next(logits[0, -1], temperature, top_k, generator, banned)
             tokens.append(token)
             logits, state = self(token.view(1, 1).to(self.device), state)
         self.train(was_training)
@@ -201,7 +208,8 @@ class LanguageModelTask(SeqlabTask):
         temperature = self.sample_temperature if temperature is None else temperature
         top_k = self.sample_top_k if top_k is None else top_k
         started = time.perf_counter()
-        sample = self.generate(tokens, length, temperature, top_k, seed)
+        banned = datamodule.never_generate
+        sample = self.generate(tokens, length, temperature, top_k, seed, banned)
         seconds = time.perf_counter() - started
         files = datamodule.write_sample(sample, len(tokens), path)
         return {
