@@ -14,6 +14,21 @@ from seqlab.nets.recurrent import CELLS
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 
 
+def recurrent_stack(
+    cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float
+) -> nn.RNNBase:
+    """A batch-first LSTM / GRU stack, ``dropout`` between its layers (PyTorch's fused kernel)."""
+    if cell not in ("lstm", "gru"):
+        raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+    return CELLS[cell](
+        input_size,
+        hidden_size,
+        num_layers=num_layers,
+        batch_first=True,
+        dropout=dropout if num_layers > 1 else 0.0,
+    )
+
+
 class CharLM(SequenceNet):
     """``forward(tokens, state) -> (features, state)`` with features for every step.
 
@@ -35,16 +50,8 @@ class CharLM(SequenceNet):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if cell not in ("lstm", "gru"):
-            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
         self.embedding = nn.Embedding(spec.input_size, embedding_dim)
-        self.rnn = CELLS[cell](
-            embedding_dim,
-            hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-        )
+        self.rnn = recurrent_stack(cell, embedding_dim, hidden_size, num_layers, dropout)
         self.dropout = nn.Dropout(dropout)
         self.output_size = hidden_size
 

@@ -8,6 +8,7 @@ from torch.nn import functional as F
 
 from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
+from seqlab.nets.charlm import recurrent_stack
 
 State = tuple[list[torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None] | None
 
@@ -44,13 +45,7 @@ class DilatedConvLSTM(SequenceNet):
             self.convs.append(nn.Conv1d(channels, width, kernel_size, dilation=2**i))
             self.norms.append(nn.BatchNorm1d(width))
             channels = width
-        self.lstm = nn.LSTM(
-            channels,
-            hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-        )
+        self.lstm = recurrent_stack("lstm", channels, hidden_size, num_layers, dropout)
         self.dropout = nn.Dropout(dropout)
         self.output_size = hidden_size
 
