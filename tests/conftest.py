@@ -85,6 +85,40 @@ def chicago_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data_dir
 
 
+VERNE_BODY = (
+    "THE MYSTERIOUS ISLAND\n\nby Jules Verne\n\n"
+    + "".join(
+        f"Chapter {i}\n“Are we rising again?” “No. On the contrary.” The balloon fell {i} feet, "
+        "and the engineer looked at the sea below, where the island waited.\n\n"
+        for i in range(1, 61)
+    )
+    + "The end, at sèa."  # è: a character the training part never shows
+)
+
+
+@pytest.fixture
+def verne_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A short book in Gutenberg's 1268-0.txt layout: BOM, CRLF, header, credits, licence."""
+    data_dir = tmp_path / "data"
+    (data_dir / "verne").mkdir(parents=True, exist_ok=True)
+    text = (
+        "The Project Gutenberg EBook of The Mysterious Island, by Jules Verne\n\n"
+        "*** START OF THIS PROJECT GUTENBERG EBOOK THE MYSTERIOUS ISLAND ***\n\n\n"
+        "Produced by Anthony Matonak, and Trevor Carlson\n\n\n\n"
+        f"{VERNE_BODY}\n\n\n"
+        "End of the Project Gutenberg EBook of The Mysterious Island, by Jules Verne\n\n"
+        "*** END OF THIS PROJECT GUTENBERG EBOOK THE MYSTERIOUS ISLAND ***\n\n"
+        "*** START: FULL LICENSE ***\nTHE FULL PROJECT GUTENBERG LICENSE\n"
+    )
+    path = data_dir / "verne" / sources.SOURCES["verne"].filename
+    path.write_bytes("\ufeff".encode() + text.replace("\n", "\r\n").encode())
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    monkeypatch.setitem(
+        sources.SOURCES, "verne", replace(sources.SOURCES["verne"], sha256=(digest,))
+    )
+    return data_dir
+
+
 @pytest.fixture
 def imdb_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data dir with a small aclImdb_v1.tar.gz (same tree as upstream), its own checksum."""
@@ -96,4 +130,45 @@ def imdb_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     write_imdb_archive(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     monkeypatch.setitem(sources.SOURCES, "imdb", replace(sources.SOURCES["imdb"], sha256=(digest,)))
+    return data_dir
+
+
+def chorale_rows(chords: int, seed: int) -> str:
+    """A chorale CSV in the archive's format: four voices moving by small steps, some rests."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    keys = np.array([72, 67, 60, 48])
+    lines = ["note0,note1,note2,note3"]
+    for step in range(chords):
+        if step % 2 == 0:
+            keys = np.clip(keys + rng.integers(-2, 3, size=4), 37, 80)
+        row = [0 if (step + v) % 29 == 0 else int(k) for v, k in enumerate(keys)]
+        lines.append(",".join(str(k) for k in row))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def chorales_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny jsb_chorales.tgz: 3 / 2 / 2 chorales of 20-80 chords (one too short to window)."""
+    import io
+    import tarfile
+
+    data_dir = tmp_path / "data"
+    (data_dir / "chorales").mkdir(parents=True, exist_ok=True)
+    archive = data_dir / "chorales" / sources.SOURCES["chorales"].filename
+    lengths = {"train": [80, 49, 20], "valid": [60, 41], "test": [64, 40]}
+    with tarfile.open(archive, "w:gz") as tar:
+        number = 0
+        for split, sizes in lengths.items():
+            for size in sizes:
+                data = chorale_rows(size, number).encode()
+                info = tarfile.TarInfo(f"jsb_chorales/{split}/chorale_{number:03d}.csv")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+                number += 1
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    monkeypatch.setitem(
+        sources.SOURCES, "chorales", replace(sources.SOURCES["chorales"], sha256=(digest,))
+    )
     return data_dir

@@ -49,6 +49,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             if cfg.test
             else []
         )
+        if trainer.is_global_zero:  # while the loggers are open: samples may go to W&B too
+            task.write_artifacts(
+                output_dir, title=f"{choice('model', cfg)} on {choice('data', cfg)}"
+            )
     finally:
         close_loggers(loggers)
         if torch.distributed.is_initialized():
@@ -77,7 +81,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     }
     if trainer.is_global_zero:
         write_json_atomic(output_dir / "metrics.json", metrics)
-        task.write_artifacts(output_dir, title=f"{metrics['model']} on {metrics['data']}")
         report(metrics)
     return metrics
 

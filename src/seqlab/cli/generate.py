@@ -1,0 +1,67 @@
+"""Sample from a trained language model: text to read, or a chorale to hear and look at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from rich.console import Console
+
+from seqlab.cli.evaluate import load_run_config
+from seqlab.data.streams import TokenDataModule
+from seqlab.errors import SeqlabError
+from seqlab.outputs import write_json_atomic
+
+
+def generate(cfg: DictConfig) -> dict[str, Any]:
+    """Rebuild data and model from ``cfg.ckpt_path``, sample, and write the sample's files.
+
+    The same command gives the same sample: sampling draws from a generator seeded with
+    ``cfg.seed``. Writes ``sample.*`` and ``generate.json`` (settings, speed) to the run folder.
+    """
+    ckpt_path = Path(cfg.ckpt_path)
+    run = load_run_config(ckpt_path)
+    run.data.data_dir = cfg.paths.data_dir  # the data may live elsewhere on this machine
+    if "cache_dir" in run.data:
+        run.data.cache_dir = cfg.paths.cache_dir
+    datamodule = instantiate(run.data)
+    if not isinstance(datamodule, TokenDataModule):
+        raise SeqlabError(
+            f"{ckpt_path} is a {run.task._target_.rsplit('.', 1)[-1]} run; generate.py samples "
+            "from language models (data=verne or data=chorales)"
+        )
+    datamodule.prepare_data()
+    datamodule.setup("predict")
+    task = instantiate(run.task, net=instantiate(run.model), spec=datamodule.spec)
+    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    task.load_state_dict(checkpoint["state_dict"])
+    device = cfg.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    task.to(device)
+    output_dir = Path(cfg.paths.output_dir)
+    info = task.write_sample(
+        datamodule,
+        output_dir / "sample",
+        prompt=cfg.prompt,
+        length=cfg.length,
+        temperature=cfg.temperature,
+        top_k=cfg.top_k,
+        seed=cfg.seed,
+    )
+    info = {"checkpoint": str(ckpt_path), "device": device, **info}
+    write_json_atomic(output_dir / "generate.json", info)
+    console = Console()
+    for name in info["files"]:
+        if name.endswith(".txt"):
+            console.print(Path(name).read_text(encoding="utf-8"), highlight=False, markup=False)
+    speed = info[f"{info['unit']}_per_s"]
+    console.print(
+        f"[bold]{info['generated']} {info['unit']}[/] in {info['seconds']:.2f} s "
+        f"({speed} {info['unit']}/s on {device}); files: {', '.join(info['files'])}",
+        highlight=False,
+    )
+    return info

@@ -1,0 +1,60 @@
+"""Character-level language model: embedding → LSTM / GRU stack, features at every step."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from seqlab.data.spec import TaskSpec
+from seqlab.nets.base import SequenceNet
+from seqlab.nets.recurrent import CELLS
+
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
+
+
+def recurrent_stack(
+    cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float
+) -> nn.RNNBase:
+    """A batch-first LSTM / GRU stack, ``dropout`` between its layers (PyTorch's fused kernel)."""
+    if cell not in ("lstm", "gru"):
+        raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+    return CELLS[cell](
+        input_size,
+        hidden_size,
+        num_layers=num_layers,
+        batch_first=True,
+        dropout=dropout if num_layers > 1 else 0.0,
+    )
+
+
+class CharLM(SequenceNet):
+    """``forward(tokens, state) -> (features, state)`` with features for every step.
+
+    The state goes in and out so the task can carry it across consecutive batches (truncated
+    BPTT) and step through generation one token at a time. ``dropout`` acts on the embeddings,
+    between stacked layers and on the output features (the same rate at all three places).
+    """
+
+    input_kinds = frozenset({"tokens"})
+    task_kinds = frozenset({"language_model"})
+
+    def __init__(
+        self,
+        spec: TaskSpec,
+        cell: Literal["lstm", "gru"] = "lstm",
+        embedding_dim: int = 256,
+        hidden_size: int = 512,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(spec.input_size, embedding_dim)
+        self.rnn = recurrent_stack(cell, embedding_dim, hidden_size, num_layers, dropout)
+        self.dropout = nn.Dropout(dropout)
+        self.output_size = hidden_size
+
+    def forward(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        features, state = self.rnn(self.dropout(self.embedding(tokens)), state)
+        return self.dropout(features), state

@@ -1,0 +1,50 @@
+from functools import partial
+
+import pytest
+import torch
+
+from seqlab.data.spec import TaskSpec
+from seqlab.errors import SeqlabError
+from seqlab.nets.charlm import CharLM
+from seqlab.nets.dilated import DilatedConvLSTM
+from seqlab.nets.recurrent import Recurrent
+from seqlab.tasks.network import build_network
+
+SPEC = TaskSpec("verne", "language_model", "tokens", input_size=11, output_size=11)
+
+
+@pytest.mark.parametrize(
+    "net",
+    [
+        CharLM(SPEC, cell="gru", embedding_dim=4, hidden_size=6, num_layers=2),
+        DilatedConvLSTM(SPEC, embedding_dim=3, filters=(4, 5, 6), hidden_size=7),
+    ],
+    ids=["charlm", "dilated"],
+)
+def test_pieces_with_carried_state_equal_the_whole_sequence(net):
+    net.eval()
+    tokens = torch.randint(0, 11, (2, 13))
+    whole, _ = net(tokens)
+    first, state = net(tokens[:, :5])
+    second, state = net(tokens[:, 5:12], state)
+    last, _ = net(tokens[:, 12:], state)  # one token at a time, as in generation
+    assert whole.shape == (2, 13, net.output_size)
+    assert torch.allclose(torch.cat([first, second, last], dim=1), whole, atol=1e-5)
+
+
+def test_dilated_stack_is_causal():
+    net = DilatedConvLSTM(SPEC, embedding_dim=3, filters=(4, 5), hidden_size=6).eval()
+    tokens = torch.randint(0, 11, (1, 10))
+    changed = tokens.clone()
+    changed[0, 7] = (changed[0, 7] + 1) % 11
+    a, _ = net(tokens)
+    b, _ = net(changed)
+    assert torch.allclose(a[:, :7], b[:, :7]) and not torch.allclose(a[:, 7:], b[:, 7:])
+
+
+def test_mismatched_pairs_fail_naming_both_sides():
+    jena = TaskSpec("jena", "forecasting", "real", input_size=6, output_size=1)
+    with pytest.raises(SeqlabError, match="CharLM cannot serve data=jena"):
+        build_network(partial(CharLM), jena)
+    with pytest.raises(SeqlabError, match="Recurrent cannot serve data=verne"):
+        build_network(partial(Recurrent), SPEC, embedding_dim=8)
