@@ -154,3 +154,18 @@ def test_cli_naive_run_on_the_mirror_prints_the_reference_numbers(tmp_path):
     assert (tmp_path / ".hydra" / "config.yaml").exists()
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert round(metrics["test"]["mae"], 2) == 2.62
+
+
+@pytest.mark.integration
+def test_a_model_that_cannot_serve_the_data_is_one_line_naming_both(tmp_path):
+    result = run_cli(
+        "train.py",
+        "model=charlm",
+        "data=jena",
+        f"hydra.run.dir={tmp_path}",
+        env={"SEQLAB_DATA_DIR": str(mirror_dir())},
+    )
+    assert result.returncode == 1
+    assert "model CharLM cannot serve data=jena" in result.stderr
+    assert "language_model" in result.stderr and "forecasting" in result.stderr
+    assert "Traceback" not in result.stderr
