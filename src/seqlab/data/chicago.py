@@ -18,7 +18,7 @@ import torch
 
 from seqlab.data import sources
 from seqlab.data.spec import TaskSpec
-from seqlab.data.windows import WindowDataset, WindowLoaders, window_starts
+from seqlab.data.windows import SplitLoaders, WindowDataset, window_starts
 from seqlab.errors import DataError
 
 MEMBER = "ridership/CTA_-_Ridership_-_Daily_Boarding_Totals.csv"
@@ -82,7 +82,7 @@ def known_in_advance(frame: pd.DataFrame, calendar: bool) -> pd.DataFrame:
     return pd.concat(parts, axis=1).astype("float32")
 
 
-class ChicagoDataModule(WindowLoaders, L.LightningDataModule):
+class ChicagoDataModule(SplitLoaders, L.LightningDataModule):
     """CTA ridership windows: ``sequence_length`` days in, the next ``horizon`` days of ``target``.
 
     ``features=univariate`` feeds the target series only; ``multivariate`` feeds bus, rail and

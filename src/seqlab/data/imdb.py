@@ -34,7 +34,7 @@ from seqlab.data.text import (
     corpus_word_ids,
     segment_ids,
 )
-from seqlab.data.windows import batch_as_is
+from seqlab.data.windows import SplitLoaders, batch_as_is
 from seqlab.errors import DataError, SeqlabError
 
 SPLITS = ("train", "test", "unsup")
@@ -125,7 +125,7 @@ def _save_atomic(payload: dict[str, Any], path: Path) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-class ImdbDataModule(L.LightningDataModule):
+class ImdbDataModule(SplitLoaders, L.LightningDataModule):
     """Train 25k (``val_fraction`` held out, seeded), test 25k; vocabulary from training only.
 
     ``output_mode`` ``int`` gives padded id sequences (batches ``(ids, lengths, labels)``,
@@ -306,15 +306,6 @@ class ImdbDataModule(L.LightningDataModule):
             persistent_workers=workers > 0,
             **options,
         )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
 
 
 def _select(

@@ -13,7 +13,7 @@ import torch
 from seqlab.data import sources
 from seqlab.data.spec import TaskSpec
 from seqlab.data.tables import read_csv_table
-from seqlab.data.windows import WindowDataset, WindowLoaders, window_starts
+from seqlab.data.windows import SplitLoaders, WindowDataset, window_starts
 from seqlab.errors import DataError
 
 TIME_COLUMN = "Date Time"
@@ -53,7 +53,7 @@ def cycles(index: pd.DatetimeIndex) -> pd.DataFrame:
     return pd.DataFrame(columns, index=index)
 
 
-class JenaDataModule(WindowLoaders, L.LightningDataModule):
+class JenaDataModule(SplitLoaders, L.LightningDataModule):
     """Chronological 50 / 25 / 25 % split, standardised with training statistics only.
 
     A sample is ``sequence_length`` hourly steps of every feature; its target is ``target`` the

@@ -89,11 +89,11 @@ def batch_as_is(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
     return batch
 
 
-class WindowLoaders:
-    """Loaders of a DataModule whose ``datasets`` are WindowDatasets (a mixin).
+class SplitLoaders:
+    """The three split loaders of a DataModule (a mixin); only the training split is shuffled.
 
     Needs ``self.datasets`` (split → dataset) and ``batch_size`` / ``num_workers`` hparams.
-    Only the training split is shuffled.
+    A DataModule that batches differently (length buckets, say) overrides ``_loader`` only.
     """
 
     datasets: dict[str, WindowDataset]
