@@ -1,10 +1,12 @@
 import json
 
 import pytest
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
 
 from seqlab.sweeps import collect
 from tests.cli.test_train import run_cli
-from tests.helpers import mirror_dir
+from tests.helpers import compose_train, mirror_dir
 
 
 def test_collect_reads_every_finished_job(tmp_path):
@@ -69,3 +71,18 @@ def test_wandb_offline_in_a_sweep_writes_runs_that_share_the_sweeps_group(tmp_pa
     runs = sorted(sweep.glob("*/wandb/offline-run-*/*.wandb"))
     assert len(runs) == 2
     assert all(b"sweep-2026" in path.read_bytes() for path in runs)  # the group, in each log
+
+
+@pytest.mark.parametrize("search", ["jena_optuna", "imdb_optuna"])
+def test_every_search_composes_with_its_sweeper(search, tmp_path):
+    cfg = compose_train([f"hparams_search={search}"], tmp_path)
+    hydra = HydraConfig.get()
+    assert hydra.sweeper._target_.endswith("OptunaSweeper")
+    assert OmegaConf.to_container(hydra.sweeper)["storage"].startswith("sqlite:///")
+    assert cfg.optimized_metric in ("val/mae", "val/acc")
+
+
+@pytest.mark.parametrize(("launcher", "key"), [("parallel", "n_jobs"), ("slurm", "partition")])
+def test_launcher_configs_compose(launcher, key, tmp_path):
+    compose_train([f"hydra/launcher={launcher}"], tmp_path)
+    assert key in HydraConfig.get().launcher
