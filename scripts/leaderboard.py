@@ -137,8 +137,19 @@ def markdown(
         "`leaderboard.csv` holds every metric in long form.",
         "",
     ]
-    for data, part in frame.groupby("data", sort=True):
-        metric = part["metric"].value_counts().idxmax()
+    for data in sorted(set(frame["data"]) | set(missing or {})):
+        part = frame[frame["data"] == data]
+        if part.empty:
+            lines += [
+                f"## {data}",
+                "",
+                "Not measured in this build: "
+                + ", ".join(f"`python train.py experiment={name}`" for name in missing[data]),
+                "",
+            ]
+            continue
+        referenced = part.loc[part["reference"].notna(), "metric"]
+        metric = (referenced if len(referenced) else part["metric"]).value_counts().idxmax()
         head = [
             "entry",
             "model",
