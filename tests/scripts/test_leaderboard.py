@@ -37,3 +37,10 @@ def test_long_rows_and_tables_come_from_metrics():
     table = leaderboard.markdown(frame)
     assert "## jena" in table
     assert "| jena_naive | naive | " in table and "2.65 ± 0.071" in table
+
+
+def test_a_board_built_from_finished_runs_says_so_and_lists_the_unmeasured():
+    frame = leaderboard.pd.DataFrame(columns=leaderboard.COLUMNS)
+    table = leaderboard.markdown(frame, "Built from finished runs.", {"verne": ["verne_reference"]})
+    assert "Built from finished runs." in table
+    assert "## verne" in table and "`python train.py experiment=verne_reference`" in table
