@@ -16,7 +16,17 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from rich.console import Console
 
+from seqlab.data.spec import TaskSpec
 from seqlab.errors import SeqlabError
+
+
+def build_task(task_cfg: DictConfig, model_cfg: DictConfig, spec: TaskSpec) -> L.LightningModule:
+    """The task LightningModule for a data set's spec.
+
+    The spec is passed after ``instantiate``: Hydra would turn the TaskSpec dataclass into a
+    DictConfig on the way in.
+    """
+    return instantiate(task_cfg, net=instantiate(model_cfg), _partial_=True)(spec=spec)
 
 
 def instantiate_group(group: DictConfig | None) -> list[Any]:

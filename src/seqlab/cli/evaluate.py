@@ -10,7 +10,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.cli.common import build_trainer
+from seqlab.cli.common import build_task, build_trainer
 from seqlab.errors import SeqlabError
 from seqlab.outputs import split_metrics, write_json_atomic
 
@@ -37,8 +37,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(run.data)
     datamodule.prepare_data()
     datamodule.setup("test")
-    # spec is passed after instantiate: Hydra would turn the TaskSpec dataclass into a DictConfig
-    task = instantiate(run.task, net=instantiate(run.model), _partial_=True)(spec=datamodule.spec)
+    task = build_task(run.task, run.model, datamodule.spec)
     trainer, _, _ = build_trainer(cfg)
     # evaluation needs none of the training callbacks Lightning would ask to restore
     warnings.filterwarnings("ignore", message=".*callbacks used to create the checkpoint.*")

@@ -10,6 +10,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from rich.console import Console
 
+from seqlab.cli.common import build_task
 from seqlab.cli.evaluate import load_run_config
 from seqlab.data.streams import TokenDataModule
 from seqlab.errors import SeqlabError
@@ -35,7 +36,7 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
         )
     datamodule.prepare_data()
     datamodule.setup("predict")
-    task = instantiate(run.task, net=instantiate(run.model), spec=datamodule.spec)
+    task = build_task(run.task, run.model, datamodule.spec)
     checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     task.load_state_dict(checkpoint["state_dict"])
     device = cfg.device

@@ -16,6 +16,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from seqlab.cli.common import build_task
 from seqlab.cli.evaluate import load_run_config
 from seqlab.errors import SeqlabError
 
@@ -54,7 +55,7 @@ def load_classifier(ckpt_path: Path) -> tuple[Any, Any]:
             "saved text vocabulary; predict.py classifies text (e.g. data=imdb runs)"
         )
     datamodule.load_state_dict(state)
-    task = instantiate(run.task, net=instantiate(run.model), spec=datamodule.publish_spec())
+    task = build_task(run.task, run.model, datamodule.publish_spec())
     task.load_state_dict(checkpoint["state_dict"])
     return datamodule, task
 

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from seqlab.callbacks import TrainingClock
-from seqlab.cli.common import build_trainer, close_loggers
+from seqlab.cli.common import build_task, build_trainer, close_loggers
 from seqlab.outputs import device_name, git_commit, split_metrics, write_json_atomic
 
 
@@ -32,8 +32,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    # spec is passed after instantiate: Hydra would turn the TaskSpec dataclass into a DictConfig
-    task = instantiate(cfg.task, net=instantiate(cfg.model), _partial_=True)(spec=datamodule.spec)
+    task = build_task(cfg.task, cfg.model, datamodule.spec)
     task.run_config = OmegaConf.to_container(cfg, resolve=True)
     trainer, callbacks, loggers = build_trainer(cfg)
     try:

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torchmetrics import MaxMetric, MetricCollection
 from torchmetrics.classification import (
@@ -22,14 +21,6 @@ from seqlab.errors import SeqlabError
 from seqlab.plots import plot_confusion
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network, check_compatible, net_class
-
-
-def as_spec(spec: TaskSpec | DictConfig) -> TaskSpec:
-    """The spec as the frozen dataclass: Hydra's ``instantiate`` hands it over as a DictConfig."""
-    if isinstance(spec, TaskSpec):
-        return spec
-    fields = vars(OmegaConf.to_object(spec))
-    return TaskSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
 
 
 class OneHot(nn.Module):
@@ -68,7 +59,6 @@ class ClassificationTask(SeqlabTask):
         monitor_mode: str = "max",
     ) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
-        spec = as_spec(spec)
         if spec.output_size != 1:
             raise SeqlabError(
                 f"data={spec.data_name} has {spec.output_size} classes; the classification task "
