@@ -24,7 +24,7 @@ from seqlab.data.imdb import ImdbDataModule, tokenized_corpus
 
 def training_stream(dm: ImdbDataModule, cache: Path) -> np.ndarray:
     """Vocabulary indices of unsup + training-split text, one flat array, OOV dropped."""
-    corpus = tokenized_corpus(dm.path, cache)
+    corpus = tokenized_corpus(dm.path, cache, unsup=True)
     remap = dm.vectorizer.corpus_map(corpus["words"])
     unsup = corpus["unsup"]
     index, _ = dm.vectorizer.index(remap[unsup["ids"].numpy()], unsup["offsets"].numpy())

@@ -41,7 +41,7 @@ SPLITS = ("train", "test", "unsup")
 LABELS = ("neg", "pos")  # folder names; label 0 and 1
 CLASS_NAMES = ("negative", "positive")
 _REVIEW = re.compile(r"(?:\./)?aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt")
-_CACHE_VERSION = 2  # bump when standardisation or the cache layout changes
+_CACHE_VERSION = 3  # bump when standardisation or the cache layout changes
 _MODES = ("int", "multi_hot", "count", "tf_idf")
 
 
@@ -52,22 +52,24 @@ def read_reviews(archive: Path, unsup: bool = True) -> dict[str, tuple[list[str]
     """
     try:
         with archive.open("rb") as f:
-            data = zlib.decompressobj(31).decompress(f.read())
+            inflate = zlib.decompressobj(31)
+            data = inflate.decompress(f.read())
+        if not inflate.eof:  # gzip's CRC covers every byte, so a complete stream is intact
+            raise EOFError("the gzip stream ends early")
         found: dict[str, list[tuple[int, int, str]]] = {s: [] for s in SPLITS}
-        with io.BytesIO(data) as buffer, tarfile.open(fileobj=buffer, mode="r:") as tar:
-            for member in tar:
-                match = _REVIEW.fullmatch(member.name)
-                if not match or not member.isfile():
+        for name, offset, size in _tar_files(data):
+            match = _REVIEW.fullmatch(name)
+            if not match:
+                continue
+            split, kind, number, _ = match.groups()
+            if kind == "unsup":
+                if not unsup:
                     continue
-                split, kind, number, _ = match.groups()
-                if kind == "unsup":
-                    if not unsup:
-                        continue
-                    split, label = "unsup", -1
-                else:
-                    label = LABELS.index(kind)
-                raw = data[member.offset_data : member.offset_data + member.size]
-                found[split].append((label, int(number), raw.decode("utf-8", "replace")))
+                split, label = "unsup", -1
+            else:
+                label = LABELS.index(kind)
+            raw = data[offset : offset + size]
+            found[split].append((label, int(number), raw.decode("utf-8", "replace")))
     except (*sources._CORRUPT, OSError) as e:
         raise DataError(
             f"Cannot read {archive}: the archive is truncated or corrupt ({e}). "
@@ -86,21 +88,58 @@ def read_reviews(archive: Path, unsup: bool = True) -> dict[str, tuple[list[str]
     return reviews
 
 
-def tokenized_corpus(archive: Path, cache_dir: Path | None) -> dict[str, Any]:
-    """Every review as word ids over the corpus's words, cached by the archive's identity."""
+def _tar_files(data: bytes) -> list[tuple[str, int, int]]:
+    """(name, data offset, size) of every regular file in an uncompressed tar archive.
+
+    Python's ``tarfile`` builds a TarInfo per member, which was most of the cold read of 100k
+    reviews; plain ustar headers are walked directly here, and any other header (pax, GNU long
+    names) hands the whole archive to ``tarfile``.
+    """
+    files, position = [], 0
+    while position + 512 <= len(data):
+        header = data[position : position + 512]
+        if not header.strip(b"\0"):  # the end-of-archive blocks
+            return files
+        if header[257:262] != b"ustar" or header[156:157] not in (b"0", b"\0", b"5"):
+            return _tar_files_slow(data)
+        size = int(header[124:136].strip(b"\0 ") or b"0", 8)
+        prefix, name = header[345:500].rstrip(b"\0"), header[:100].rstrip(b"\0")
+        path = (prefix + b"/" + name if prefix else name).decode("utf-8", "replace")
+        position += 512
+        if position + size > len(data):
+            raise tarfile.ReadError(f"{path} is cut short")
+        if header[156:157] != b"5":
+            files.append((path, position, size))
+        position += -(-size // 512) * 512
+    raise tarfile.ReadError("the archive ends without its end-of-archive blocks")
+
+
+def _tar_files_slow(data: bytes) -> list[tuple[str, int, int]]:
+    with io.BytesIO(data) as buffer, tarfile.open(fileobj=buffer, mode="r:") as tar:
+        return [(m.name, m.offset_data, m.size) for m in tar if m.isfile()]
+
+
+def tokenized_corpus(archive: Path, cache_dir: Path | None, unsup: bool = False) -> dict[str, Any]:
+    """Every review as word ids over the corpus's words, cached by the archive's identity.
+
+    The 50,000 unlabelled ``train/unsup`` reviews double the work and only embedding pretraining
+    reads them, so they are tokenised (into a cache of their own) only when ``unsup=True``.
+    """
     stat = archive.stat()
-    name = f"tokens-v{_CACHE_VERSION}-{stat.st_size}-{stat.st_mtime_ns}.pt"
+    part = "-unsup" if unsup else ""
+    name = f"tokens-v{_CACHE_VERSION}{part}-{stat.st_size}-{stat.st_mtime_ns}.pt"
     cached = Path(cache_dir) / "imdb" / name if cache_dir else None
     if cached is not None and cached.is_file():
         corpus = torch.load(cached, weights_only=True)
         corpus["words"] = corpus["words"].split("\n")  # one string unpickles far faster
         return corpus
-    reviews = read_reviews(archive)
-    texts = [t for s in SPLITS for t in reviews[s][0]]
+    reviews = read_reviews(archive, unsup)
+    splits = SPLITS if unsup else SPLITS[:2]
+    texts = [t for s in splits for t in reviews[s][0]]
     words, flat, offsets = corpus_word_ids(texts)
     corpus: dict[str, Any] = {"words": words}
     begin = 0
-    for split in SPLITS:
+    for split in splits:
         count = len(reviews[split][0])
         edges = offsets[begin : begin + count + 1]
         corpus[split] = {
@@ -186,6 +225,10 @@ class ImdbDataModule(SplitLoaders, L.LightningDataModule):
             "ngrams": self.hparams.ngrams,
         }
 
+    @property
+    def _needs_idf(self) -> bool:
+        return self.hparams.output_mode == "tf_idf"
+
     def publish_spec(self) -> TaskSpec:
         """The task spec of the fitted vocabulary (after `setup` or `load_state_dict`)."""
         if self.vectorizer is None:
@@ -212,14 +255,15 @@ class ImdbDataModule(SplitLoaders, L.LightningDataModule):
         h = self.hparams
         name = (
             f"vectors-v{_CACHE_VERSION}-{stat.st_size}-{stat.st_mtime_ns}-{h.max_tokens}-"
-            f"{h.ngrams}-{h.split_seed}-{h.val_fraction}.pt"
+            f"{h.ngrams}-{h.split_seed}-{h.val_fraction}{'-idf' if self._needs_idf else ''}.pt"
         )
         cached = self.cache_dir / "imdb" / name if self.cache_dir else None
         if self.vectorizer is None and cached is not None and cached.is_file():
             saved = torch.load(cached, weights_only=True)
             state = saved["vectorizer"]
+            idf = state["idf"].numpy() if self._needs_idf else None
             self.vectorizer = Vectorizer(
-                state["words"].split("\n"), state["grams"].numpy(), state["idf"].numpy(), h.ngrams
+                state["words"].split("\n"), state["grams"].numpy(), idf, h.ngrams
             )
             return {
                 split: (d["index"].numpy(), segment_ids(d["offsets"].numpy()), d["labels"])
@@ -240,19 +284,23 @@ class ImdbDataModule(SplitLoaders, L.LightningDataModule):
         fitting = self.vectorizer is None
         if fitting:
             ids, offsets, _ = selected["train"]
-            self.vectorizer = Vectorizer.fit(words, ids, offsets, h.max_tokens, h.ngrams)
+            self.vectorizer = Vectorizer.fit(
+                words, ids, offsets, h.max_tokens, h.ngrams, idf=self._needs_idf
+            )
         remap = self.vectorizer.corpus_map(words)
         indexed = {}
         for split, (ids, offsets, labels) in selected.items():
             index, texts = self.vectorizer.index(remap[ids], offsets)
-            order = np.argsort(texts, kind="stable")  # text by text (bigrams come after words)
-            indexed[split] = (index[order], texts[order], labels)
+            if h.ngrams > 1:  # text by text (each text's bigrams come after all the words)
+                order = np.argsort(texts, kind="stable")
+                index, texts = index[order], texts[order]
+            indexed[split] = (index, texts, labels)
         if fitting and cached is not None:
             vectorizer = self.vectorizer
             state = {
                 "words": "\n".join(vectorizer.words),
                 "grams": torch.from_numpy(vectorizer.grams),
-                "idf": torch.from_numpy(vectorizer.idf),
+                "idf": torch.from_numpy(vectorizer.idf) if self._needs_idf else torch.zeros(0),
             }
             splits = {
                 split: {

@@ -1,21 +1,24 @@
 """Text vectorisation: standardise, split into words, index a fitted vocabulary (unigrams/bigrams).
 
-The heavy lifting (normalising, splitting and looking up ~100k reviews) runs in the Rust
-``tokenizers`` library, batched and parallel; n-gram counting and lookup are vectorised numpy over
+Standardisation runs in the Rust ``tokenizers`` normaliser; words are split and numbered once per
+corpus with C-level dict lookups; n-gram counting and vocabulary lookup are vectorised numpy over
 one flat array of word ids. The reference's Keras ``TextVectorization`` conventions hold: index 0
 is padding, 1 is out-of-vocabulary, then the ``max_tokens - 2`` most frequent training n-grams.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
 import torch
-from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers
-from tokenizers.models import WordLevel
-from tokenizers.trainers import WordLevelTrainer
+from tokenizers import Regex, normalizers
 
 from seqlab.errors import SeqlabError
 
@@ -25,51 +28,76 @@ OutputMode = Literal["int", "multi_hot", "count", "tf_idf"]
 _PUNCTUATION = r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~']"""
 
 
-def word_tokenizer(vocab: dict[str, int] | None = None) -> Tokenizer:
-    """Standardise (strip ``<br />``, lower-case, drop punctuation), split on whitespace, index.
-
-    With ``vocab=None`` the tokenizer is untrained (for `corpus_word_ids`); otherwise unknown
-    words map to the OOV index.
-    """
-    vocab = vocab if vocab is not None else {PAD: 0, OOV: 1}
-    tokenizer = Tokenizer(WordLevel(vocab, unk_token=OOV))
-    tokenizer.normalizer = normalizers.Sequence(
+def _standardizer() -> normalizers.Normalizer:
+    """Strip ``<br />``, lower-case, drop punctuation (Keras' ``lower_and_strip_punctuation``)."""
+    return normalizers.Sequence(
         [
             normalizers.Replace(Regex(r"<br\s*/?>"), " "),
             normalizers.Lowercase(),
             normalizers.Replace(Regex(_PUNCTUATION), ""),
         ]
     )
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    return tokenizer
 
 
-def encode_ids(tokenizer: Tokenizer, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Word ids of every text as one flat int32 array and the texts' int64 offsets into it."""
-    encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
-    lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-    offsets = np.zeros(len(encodings) + 1, dtype=np.int64)
+def split_words(texts: Sequence[str]) -> list[list[str]]:
+    """Each text standardised (by the ``tokenizers`` normaliser) and split on whitespace.
+
+    Word lookup is a Python dict, not a ``tokenizers`` model: building an ``Encoding`` object per
+    review (token strings, offsets, masks) cost three times more than the whole lookup here.
+    """
+    normalize = _standardizer().normalize_str
+    return [normalize(text).split() for text in texts]
+
+
+def lookup_ids(
+    words: list[list[str]], index: dict[str, int], default: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Word ids of every text as one flat int32 array and the texts' int64 offsets into it.
+
+    Words missing from ``index`` get ``default`` (``None``: every word must be there).
+    """
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    offsets = np.zeros(len(words) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
+    find = index.__getitem__ if default is None else lambda w: index.get(w, default)
     flat = np.fromiter(
-        (i for e in encodings for i in e.ids), dtype=np.int32, count=int(offsets[-1])
+        map(find, chain.from_iterable(words)), dtype=np.int32, count=int(offsets[-1])
     )
     return flat, offsets
 
 
-def corpus_word_ids(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+def corpus_word_ids(
+    texts: Sequence[str], workers: int | None = None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Index every distinct word of ``texts``: (words, flat ids, offsets), ids into ``words``.
 
     This is the split-independent, cacheable part of vectorisation; which words make the
     vocabulary is decided later by `Vectorizer.fit` from the training texts' counts alone.
+    Words are numbered in order of first appearance after the padding and OOV markers. Large
+    corpora are cut into one contiguous chunk per CPU (forked processes: the tokenizers
+    normaliser holds the GIL), each numbered on its own, then the numberings are merged.
     """
-    tokenizer = word_tokenizer()
-    trainer = WordLevelTrainer(vocab_size=1 << 30, min_frequency=0, special_tokens=[PAD, OOV])
-    tokenizer.train_from_iterator(texts, trainer, length=len(texts))
-    vocab = tokenizer.get_vocab()
-    words = [""] * len(vocab)
-    for word, index in vocab.items():
-        words[index] = word
-    flat, offsets = encode_ids(tokenizer, texts)
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(texts) < 1_000 or sys.platform != "linux":
+        return _number_words(texts)
+    bounds = np.linspace(0, len(texts), workers + 1).astype(int)
+    chunks = [texts[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        parts = list(pool.map(_number_words, chunks))
+    words = [PAD, OOV, *dict.fromkeys(chain.from_iterable(w[2:] for w, _, _ in parts))]
+    index = {w: i for i, w in enumerate(words)}
+    flats, offsets = [], [np.zeros(1, dtype=np.int64)]
+    for part_words, flat, part_offsets in parts:
+        remap = np.fromiter(map(index.__getitem__, part_words), np.int32, len(part_words))
+        flats.append(remap[flat])
+        offsets.append(part_offsets[1:] + offsets[-1][-1])
+    return words, np.concatenate(flats), np.concatenate(offsets)
+
+
+def _number_words(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    per_text = split_words(texts)
+    words = [PAD, OOV, *dict.fromkeys(chain.from_iterable(per_text))]
+    flat, offsets = lookup_ids(per_text, {w: i for i, w in enumerate(words)})
     return words, flat, offsets
 
 
@@ -78,23 +106,16 @@ def segment_ids(offsets: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
 
 
-def _gram_keys(ids: np.ndarray, offsets: np.ndarray, ngrams: int, width: int) -> np.ndarray:
-    """Keys of every unigram (the id) and, for ``ngrams=2``, every in-text bigram.
-
-    A bigram (a, b) gets the key ``(a + 1) * width + b``, above every unigram key.
-    """
-    ids = ids.astype(np.int64)
-    if ngrams == 1:
-        return ids
+def _bigram_keys(ids: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
+    """Keys of every in-text bigram (a, b): ``(a + 1) * width + b``, above every word id."""
     inside = np.ones(len(ids), dtype=bool)
     inside[offsets[1:-1] - 1] = False  # the last word of a text does not pair with the next text
     firsts = np.flatnonzero(inside[:-1]) if len(ids) else np.zeros(0, dtype=np.int64)
-    bigrams = (ids[firsts] + 1) * width + ids[firsts + 1]
-    return np.concatenate([ids, bigrams])
+    return (ids[firsts].astype(np.int64) + 1) * width + ids[firsts + 1]
 
 
 def _gram_offsets(offsets: np.ndarray, ngrams: int) -> np.ndarray:
-    """Where each text's n-gram keys sit in `_gram_keys`' output, as a per-key text number."""
+    """The text number of every n-gram `Vectorizer.index` returns (words, then bigrams)."""
     texts = segment_ids(offsets)
     if ngrams == 1:
         return texts
@@ -107,18 +128,19 @@ class Vectorizer:
 
     ``words`` are the words the vocabulary needs (0 padding, 1 OOV); ``grams`` lists each
     vocabulary entry from index 2 on as a pair of word indices (``-1`` first for a unigram).
-    ``idf`` holds Keras' inverse document frequencies ``log(1 + N / (1 + df))`` for ``tf_idf``.
+    ``idf`` holds Keras' inverse document frequencies ``log(1 + N / (1 + df))`` for ``tf_idf``
+    (``None`` when fitted without them: counting documents costs a sort of every n-gram).
     Its ``state_dict`` is plain lists, so it rides in Lightning checkpoints.
     """
 
     def __init__(
-        self, words: list[str], grams: np.ndarray, idf: np.ndarray, ngrams: int = 1
+        self, words: list[str], grams: np.ndarray, idf: np.ndarray | None, ngrams: int = 1
     ) -> None:
         if ngrams not in (1, 2):
             raise SeqlabError(f"data.ngrams must be 1 or 2, got {ngrams}")
         self.words = words
         self.grams = np.asarray(grams, dtype=np.int64).reshape(-1, 2)
-        self.idf = np.asarray(idf, dtype=np.float32)
+        self.idf = None if idf is None else np.asarray(idf, dtype=np.float32)
         self.ngrams = ngrams
         width = len(words)
         keys = np.where(
@@ -126,9 +148,16 @@ class Vectorizer:
             self.grams[:, 1],
             (self.grams[:, 0] + 1) * width + self.grams[:, 1],
         )
-        self._order = np.argsort(keys, kind="stable")
-        self._sorted_keys = keys[self._order]
-        self._tokenizer: Tokenizer | None = None
+        unigram = self.grams[:, 0] < 0
+        # words through a dense table (one gather), bigrams by binary search in sorted keys
+        self._word_index = np.ones(len(words), dtype=np.int64)
+        self._word_index[:1] = 0
+        self._word_index[self.grams[unigram, 1]] = np.flatnonzero(unigram) + 2
+        self._bigram_index = np.flatnonzero(~unigram)
+        order = np.argsort(keys[self._bigram_index], kind="stable")
+        self._bigram_index = self._bigram_index[order] + 2
+        self._sorted_bigrams = keys[~unigram][order]
+        self._lookup: dict[str, int] | None = None
 
     @property
     def vocabulary(self) -> list[str]:
@@ -151,18 +180,24 @@ class Vectorizer:
         offsets: np.ndarray,
         max_tokens: int = 20_000,
         ngrams: int = 1,
+        idf: bool = True,
     ) -> Vectorizer:
         """The ``max_tokens - 2`` most frequent n-grams of the given (training) texts.
 
         ``ids`` index ``corpus_words`` (from `corpus_word_ids`); ties keep the corpus order.
+        ``idf=False`` skips the document frequencies that only ``tf_idf`` needs.
         """
         if max_tokens < 3:
             raise SeqlabError(
                 f"data.max_tokens must be at least 3 (padding, OOV, a word), got {max_tokens}"
             )
         width = len(corpus_words)
-        keys = _gram_keys(ids, offsets, ngrams, width)
-        unique, counts = np.unique(keys, return_counts=True)
+        counts = np.bincount(ids, minlength=width)  # words: a count per id, no sort
+        unique = np.flatnonzero(counts)
+        counts = counts[unique]
+        if ngrams == 2:
+            pairs, pair_counts = np.unique(_bigram_keys(ids, offsets, width), return_counts=True)
+            unique, counts = np.concatenate([unique, pairs]), np.concatenate([counts, pair_counts])
         real = unique >= 2  # never pick the padding / OOV markers themselves
         unique, counts = unique[real], counts[real]
         chosen = unique[np.argsort(-counts, kind="stable")[: max_tokens - 2]]
@@ -173,7 +208,9 @@ class Vectorizer:
         remap = np.full(width, 1, dtype=np.int64)
         remap[needed] = np.arange(2, len(needed) + 2)
         grams = np.stack([np.where(first >= 0, remap[np.maximum(first, 0)], -1), remap[second]], 1)
-        vectorizer = cls(words, grams, np.zeros(len(grams) + 2, dtype=np.float32), ngrams)
+        vectorizer = cls(words, grams, None, ngrams)
+        if not idf:
+            return vectorizer
         index, texts = vectorizer.index(remap[ids], offsets)
         documents = np.unique(texts.astype(np.int64) * vectorizer.size + index)
         frequency = np.bincount(documents % vectorizer.size, minlength=vectorizer.size)
@@ -193,33 +230,32 @@ class Vectorizer:
         ``word_ids`` index ``self.words``. For ``ngrams=1`` the result keeps word order, so it is
         also the ``int`` output mode; n-grams outside the vocabulary get the OOV index.
         """
-        keys = _gram_keys(word_ids, offsets, self.ngrams, len(self.words))
-        position = np.searchsorted(self._sorted_keys, keys)
-        position = np.minimum(position, max(len(self._sorted_keys) - 1, 0))
-        found = self._sorted_keys[position] == keys if len(self._sorted_keys) else keys < 0
-        index = np.where(found, self._order[position] + 2, 1)
-        index[keys == 0] = 0
+        index = self._word_index[word_ids]
+        if self.ngrams == 2:
+            keys = _bigram_keys(word_ids, offsets, len(self.words))
+            known = self._sorted_bigrams
+            position = np.minimum(np.searchsorted(known, keys), max(len(known) - 1, 0))
+            found = known[position] == keys if len(known) else keys < 0
+            index = np.concatenate([index, np.where(found, self._bigram_index[position], 1)])
         return index, _gram_offsets(offsets, self.ngrams)
 
     def word_ids(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """New texts as word indices into ``self.words`` (flat) and offsets."""
-        if self._tokenizer is None:
-            self._tokenizer = word_tokenizer({w: i for i, w in enumerate(self.words)})
-        return encode_ids(self._tokenizer, texts)
+        if self._lookup is None:
+            self._lookup = {w: i for i, w in enumerate(self.words)}
+        return lookup_ids(split_words(texts), self._lookup, default=1)
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "words": list(self.words),
             "grams": self.grams.tolist(),
-            "idf": self.idf.tolist(),
+            "idf": None if self.idf is None else self.idf.tolist(),
             "ngrams": self.ngrams,
         }
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> Vectorizer:
-        return cls(
-            state["words"], np.array(state["grams"]), np.array(state["idf"]), state["ngrams"]
-        )
+        return cls(state["words"], np.array(state["grams"]), state["idf"], state["ngrams"])
 
 
 class Sequences:
@@ -281,7 +317,7 @@ class Bags:
         labels: torch.Tensor,
         size: int,
         mode: OutputMode,
-        idf: np.ndarray,
+        idf: np.ndarray | None,
     ) -> None:
         cells, counts = np.unique(texts.astype(np.int64) * size + index, return_counts=True)
         columns = cells % size
@@ -289,6 +325,8 @@ class Bags:
         if mode == "multi_hot":
             values = np.ones_like(values)
         elif mode == "tf_idf":
+            if idf is None:
+                raise SeqlabError("tf_idf needs a vocabulary fitted with idf=True")
             values = values * idf[columns]
         values[columns == 0] = 0.0  # padding is no word
         self.row_offsets = torch.from_numpy(np.searchsorted(cells // size, np.arange(count + 1)))
