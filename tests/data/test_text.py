@@ -113,3 +113,12 @@ def test_bucketed_batches_cover_every_text_once_with_little_padding():
     assert epochs[0] != epochs[1]  # reshuffled every epoch
     ordered = list(BucketBatchSampler(lengths, 32, shuffle=False))
     assert [lengths[b].max() for b in ordered] == sorted(lengths[b].max() for b in ordered)
+
+
+def test_parallel_numbering_equals_serial():
+    texts = [f"{t} extra{i % 7}" for i in range(600) for t in TEXTS]  # 2,400 texts: forks
+    serial = corpus_word_ids(texts, workers=1)
+    parallel = corpus_word_ids(texts, workers=2)
+    assert parallel[0] == serial[0]
+    np.testing.assert_array_equal(parallel[1], serial[1])
+    np.testing.assert_array_equal(parallel[2], serial[2])
