@@ -9,7 +9,7 @@ from torch import nn
 
 from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
-from seqlab.nets.regularization import drop_hidden_weights
+from seqlab.nets.regularization import drop_hidden_weights, flat_weights
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -49,18 +49,63 @@ class Recurrent(SequenceNet):
         )
         if weight_drop:
             drop_hidden_weights(self.rnn, weight_drop)
+        # one-layer, one-direction runners for padded batches (not submodules: they lend their
+        # fused kernel to self.rnn's weights and hold nothing of their own that is trained)
+        self._runners = tuple(
+            CELLS[cell](size, hidden_size, batch_first=True)
+            for size in [spec.input_size, hidden_size * (2 if bidirectional else 1)][:num_layers]
+        )
         self.output_dropout = nn.Dropout(output_dropout)
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """``lengths`` (batch,): true lengths of right-padded sequences. They are packed, so
-        padding never reaches the state and the features are each sequence's own final state."""
+        """``lengths`` (batch,): true lengths of right-padded sequences; padding then never reaches
+        the state and the features are each sequence's own final state (see `_masked`)."""
         if lengths is not None:
-            x = nn.utils.rnn.pack_padded_sequence(
-                x, lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
+            return self.output_dropout(self._masked(x, lengths.to(x.device)))
         _, state = self.rnn(x)
         hidden = state[0] if self.cell == "lstm" else state
         directions = 2 if self.rnn.bidirectional else 1
         features = torch.cat(list(hidden[-directions:]), dim=-1)
         return self.output_dropout(features)
+
+    def _masked(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The final states of right-padded sequences, exactly as with ``pack_padded_sequence``.
+
+        A packed batch makes PyTorch's CPU kernels step through time op by op (4x slower than the
+        fused kernel in this project's measurements). Instead every layer and direction runs as
+        one fused call over the padded batch: the forward direction's state is read at each
+        sequence's last true step (padding comes after it), and the backward direction reads each
+        sequence reversed *within its length*, so it too starts at the sequence's true end and its
+        padding trails. Outputs are un-reversed before the next layer, so stacked layers only
+        ever read true steps.
+        """
+        steps = torch.arange(x.size(1), device=x.device)
+        last = (lengths - 1).clamp(min=0)
+        within = torch.where(steps < lengths[:, None], last[:, None] - steps, steps)
+
+        def reverse(t: torch.Tensor) -> torch.Tensor:
+            return t.gather(1, within[..., None].expand_as(t))
+
+        weights = flat_weights(self.rnn)
+        suffixes = ("", "_reverse") if self.rnn.bidirectional else ("",)
+        rows = torch.arange(x.size(0), device=x.device)
+        for layer in range(self.rnn.num_layers):
+            runner = self._runners[min(layer, 1)]
+            outputs = []
+            for suffix in suffixes:
+                own = {
+                    name: weights[name.replace("_l0", f"_l{layer}{suffix}")]
+                    for name in runner._flat_weights_names
+                }
+                forward = not suffix
+                out, _ = torch.func.functional_call(runner, own, (x if forward else reverse(x),))
+                outputs.append(out if forward else reverse(out))
+            x = torch.cat(outputs, dim=-1)
+            if layer < self.rnn.num_layers - 1:
+                x = nn.functional.dropout(x, self.rnn.dropout, self.training)
+        # forward: the state after the last true step; backward: after reading back to step 0
+        finals = [x[rows, last, : self.rnn.hidden_size]]
+        if self.rnn.bidirectional:
+            finals.append(x[:, 0, self.rnn.hidden_size :])
+        return torch.cat(finals, dim=-1)

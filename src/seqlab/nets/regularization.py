@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
+from torch import Tensor, nn
 from torch.nn import functional as F
 
 
@@ -23,19 +23,24 @@ def drop_hidden_weights(rnn: nn.RNNBase, p: float) -> None:
     """
     if not 0.0 <= p < 1.0:
         raise ValueError(f"weight drop must lie in [0, 1), got {p}")
-    hidden = [name.startswith("weight_hh") for name in rnn._flat_weights_names]
-
-    def weights(module: nn.RNNBase, drop: bool) -> list[Any]:
-        params = [getattr(module, name) for name in module._flat_weights_names]
-        if not drop:
-            return params
-        return [F.dropout(w, p, True) if h else w for w, h in zip(params, hidden, strict=True)]
+    rnn.weight_drop = p
 
     def before(module: nn.RNNBase, _: Any) -> None:
-        module._flat_weights = weights(module, module.training)
+        module._flat_weights = list(flat_weights(module).values())
 
     def after(module: nn.RNNBase, _: Any, __: Any) -> None:
-        module._flat_weights = weights(module, False)
+        module._flat_weights = [getattr(module, name) for name in module._flat_weights_names]
 
     rnn.register_forward_pre_hook(before)
     rnn.register_forward_hook(after)
+
+
+def flat_weights(rnn: nn.RNNBase) -> dict[str, Tensor]:
+    """The weights a forward pass of ``rnn`` uses now, by name: in training, with DropConnect
+    (`drop_hidden_weights`) on the hidden-to-hidden matrices; otherwise the parameters."""
+    p = getattr(rnn, "weight_drop", 0.0) if rnn.training else 0.0
+    return {
+        name: F.dropout(w, p, True) if p and name.startswith("weight_hh") else w
+        for name in rnn._flat_weights_names
+        for w in [getattr(rnn, name)]
+    }
