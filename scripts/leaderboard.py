@@ -1,11 +1,16 @@
 """Rebuild LEADERBOARD.md and leaderboard.csv by running every conf/experiment/ entry.
 
-    python scripts/leaderboard.py [--only jena] [--seeds 3] [--reuse | --collect]
+    python scripts/leaderboard.py [--only jena] [--seeds 3] [--jobs 2] [--reuse | --collect]
 
 Each entry is trained from scratch (``--reuse`` keeps runs that already finished; ``--collect``
 trains nothing and lists entries without a finished run as not measured), its ``metrics.json``
 read back, and both files written atomically. Nothing in them is typed by hand:
 the reference numbers come from each experiment's ``leaderboard.reference`` block.
+
+``--jobs N`` trains N entries at once, each with ``cpus / N`` threads: on a small CPU several
+single-threaded runs get more done than one run with every thread. Each run's output goes to
+``train.log`` in its folder. Entries whose ``leaderboard.long`` says why they need more than the
+CPU budget are listed, not run, unless ``--long`` is given.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import os
 import statistics
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +62,11 @@ def entries(only: str | None) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def run(name: str, seed: int, run_dir: Path, mode: str) -> tuple[dict[str, Any] | None, str]:
-    """Metrics of one entry and seed; ``mode`` is ``fresh``, ``reuse`` or ``collect``."""
+def run(
+    name: str, seed: int, run_dir: Path, mode: str, threads: int
+) -> tuple[dict[str, Any] | None, str]:
+    """Metrics of one entry and seed (None: not run or failed); ``mode`` is ``fresh``, ``reuse``
+    or ``collect``."""
     command = f"python train.py experiment={name} seed={seed}"
     done = (run_dir / "metrics.json").exists()
     if mode == "collect" and not done:
@@ -70,8 +80,18 @@ def run(name: str, seed: int, run_dir: Path, mode: str) -> tuple[dict[str, Any] 
             f"hydra.run.dir={run_dir}",
             "callbacks.rich_progress_bar=null",
         ]
+        env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": str(threads)}
+        (run_dir / "metrics.json").unlink(missing_ok=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
         print(f"[leaderboard] {command}", flush=True)
-        subprocess.run(args, cwd=ROOT, check=True, env={**os.environ, "WANDB_MODE": "disabled"})
+        started = time.perf_counter()
+        with (run_dir / "train.log").open("w") as log:
+            code = subprocess.run(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        took = time.perf_counter() - started
+        if code.returncode:
+            print(f"[leaderboard] FAILED {command} (see {run_dir / 'train.log'})", flush=True)
+            return None, command
+        print(f"[leaderboard] done {command} in {took / 60:.1f} min", flush=True)
     return json.loads((run_dir / "metrics.json").read_text()), command
 
 
@@ -123,7 +143,10 @@ def fmt(values: pd.Series) -> str:
 
 
 def markdown(
-    frame: pd.DataFrame, note: str = "", missing: dict[str, list[str]] | None = None
+    frame: pd.DataFrame,
+    note: str = "",
+    missing: dict[str, list[str]] | None = None,
+    long: dict[str, dict[str, str]] | None = None,
 ) -> str:
     """One table per data set on its main metric; other metrics with a reference go in notes.
 
@@ -138,16 +161,10 @@ def markdown(
         *([note] if note else []),
         "",
     ]
-    for data in sorted(set(frame["data"]) | set(missing or {})):
+    for data in sorted(set(frame["data"]) | set(missing or {}) | set(long or {})):
         part = frame[frame["data"] == data]
         if part.empty:
-            lines += [
-                f"## {data}",
-                "",
-                "Not measured in this build: "
-                + ", ".join(f"`python train.py experiment={name}`" for name in missing[data]),
-                "",
-            ]
+            lines += [f"## {data}", "", *unmeasured(data, missing, long), ""]
             continue
         referenced = part.loc[part["reference"].notna(), "metric"]
         metric = (referenced if len(referenced) else part["metric"]).value_counts().idxmax()
@@ -190,20 +207,37 @@ def markdown(
                 f"`{first['command']}`",
             ]
             lines.append("| " + " | ".join(cells) + " |")
-        if (missing or {}).get(data):
-            lines += [
-                "",
-                "Not measured in this build: "
-                + ", ".join(f"`python train.py experiment={name}`" for name in missing[data]),
-            ]
-        lines.append("")
+        lines += ["", *unmeasured(data, missing, long), ""]
     return "\n".join(lines)
+
+
+def unmeasured(
+    data: str, missing: dict[str, list[str]] | None, long: dict[str, dict[str, str]] | None
+) -> list[str]:
+    """Lines naming a data set's entries without a result: not run (or failed), or too long."""
+    lines = []
+    if (missing or {}).get(data):
+        lines.append(
+            "Not measured in this build: "
+            + ", ".join(f"`python train.py experiment={name}`" for name in missing[data])
+        )
+    for name, why in (long or {}).get(data, {}).items():
+        lines.append(
+            f"Longer than the CPU budget, not run by `make leaderboard`: "
+            f"`python train.py experiment={name}` ({why})"
+        )
+    spaced = []
+    for line in lines:
+        spaced += [line, ""]
+    return spaced[:-1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="one data set (jena, chicago, imdb, verne, chorales)")
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1, help="entries trained at once")
+    parser.add_argument("--long", action="store_true", help="also run the long entries")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--reuse", action="store_true", help="keep runs that already finished")
     mode.add_argument(
@@ -211,30 +245,46 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT)
     args = parser.parse_args()
+    mode = "collect" if args.collect else "reuse" if args.reuse else "fresh"
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    jobs, long = [], {}
+    for name, board in entries(args.only):
+        if board.get("long") and not args.long:
+            long.setdefault(board["data"], {})[name] = board["long"]
+            continue
+        for seed in range(42, 42 + args.seeds):
+            jobs.append((name, board, seed, ROOT / "logs" / "leaderboard" / name / f"seed{seed}"))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(lambda j: run(j[0], j[2], j[3], mode, threads), jobs))
+    minutes = (time.perf_counter() - started) / 60
     table: list[dict] = []
     missing: dict[str, list[str]] = {}
-    mode = "collect" if args.collect else "reuse" if args.reuse else "fresh"
-    for name, board in entries(args.only):
-        for seed in range(42, 42 + args.seeds):
-            run_dir = ROOT / "logs" / "leaderboard" / name / f"seed{seed}"
-            metrics, command = run(name, seed, run_dir, mode)
-            if metrics is None:
-                missing.setdefault(board["data"], []).append(name)
-            else:
-                table += rows(name, board, metrics, command)
+    for (name, board, _, _), (metrics, command) in zip(jobs, results, strict=True):
+        if metrics is None:
+            missing.setdefault(board["data"], []).append(name)
+        else:
+            table += rows(name, board, metrics, command)
     frame = pd.DataFrame(table, columns=COLUMNS)
     if args.only and (args.out / "leaderboard.csv").exists():  # keep the other data sets' rows
         old = pd.read_csv(args.out / "leaderboard.csv")
         frame = pd.concat([old[old["data"] != args.only], frame], ignore_index=True)
     write_text_atomic(args.out / "leaderboard.csv", frame.to_csv(index=False))
-    note = (
-        "This build tabulated finished runs (`--reuse`/`--collect`): timings were measured when "
-        "each ran, on a machine shared with other jobs, so treat train s and samples/s as rough."
-        if args.reuse or args.collect
-        else ""
-    )
-    write_text_atomic(args.out / "LEADERBOARD.md", markdown(frame, note, missing))
-    print(f"[leaderboard] {len(frame)} rows → LEADERBOARD.md, leaderboard.csv")
+    if mode == "fresh":
+        note = (
+            f"This build trained every listed entry from scratch in {minutes:.0f} min of wall "
+            f"time, {args.jobs} at a time with {threads} thread(s) each "
+            f"(`scripts/leaderboard.py --jobs {args.jobs}`)."
+        )
+    else:
+        note = (
+            "This build tabulated finished runs (`--reuse`/`--collect`): timings were measured "
+            "when each ran, possibly beside other jobs, so treat train s and samples/s as rough."
+        )
+    write_text_atomic(args.out / "LEADERBOARD.md", markdown(frame, note, missing, long))
+    print(f"[leaderboard] {len(frame)} rows → LEADERBOARD.md, leaderboard.csv ({minutes:.1f} min)")
+    if missing and mode != "collect":
+        sys.exit(f"[leaderboard] failed: {sorted(n for names in missing.values() for n in names)}")
 
 
 if __name__ == "__main__":

@@ -44,3 +44,12 @@ def test_a_board_built_from_finished_runs_says_so_and_lists_the_unmeasured():
     table = leaderboard.markdown(frame, "Built from finished runs.", {"verne": ["verne_reference"]})
     assert "Built from finished runs." in table
     assert "## verne" in table and "`python train.py experiment=verne_reference`" in table
+
+
+def test_long_entries_are_listed_with_their_reason_not_run():
+    boards = dict(leaderboard.entries("imdb"))
+    assert "exceed" in boards["imdb_onehot_bilstm"]["long"]
+    frame = leaderboard.pd.DataFrame(columns=leaderboard.COLUMNS)
+    table = leaderboard.markdown(frame, long={"imdb": {"imdb_onehot_bilstm": "too big"}})
+    assert "Longer than the CPU budget" in table
+    assert "`python train.py experiment=imdb_onehot_bilstm` (too big)" in table

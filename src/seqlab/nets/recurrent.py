@@ -61,7 +61,7 @@ class Recurrent(SequenceNet):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """``lengths`` (batch,): true lengths of right-padded sequences; padding then never reaches
         the state and the features are each sequence's own final state (see `_masked`)."""
-        if lengths is not None:
+        if lengths is not None and bool((lengths < x.size(1)).any()):
             return self.output_dropout(self._masked(x, lengths.to(x.device)))
         _, state = self.rnn(x)
         hidden = state[0] if self.cell == "lstm" else state
@@ -81,15 +81,15 @@ class Recurrent(SequenceNet):
         ever read true steps.
         """
         steps = torch.arange(x.size(1), device=x.device)
+        rows = torch.arange(x.size(0), device=x.device)
         last = (lengths - 1).clamp(min=0)
         within = torch.where(steps < lengths[:, None], last[:, None] - steps, steps)
 
         def reverse(t: torch.Tensor) -> torch.Tensor:
-            return t.gather(1, within[..., None].expand_as(t))
+            return t[rows[:, None], within]
 
         weights = flat_weights(self.rnn)
         suffixes = ("", "_reverse") if self.rnn.bidirectional else ("",)
-        rows = torch.arange(x.size(0), device=x.device)
         for layer in range(self.rnn.num_layers):
             runner = self._runners[min(layer, 1)]
             outputs = []
