@@ -4,6 +4,7 @@ PY := $(VENV)/bin/python
 ARGS ?=
 ONLY ?=
 SEEDS ?= 1
+JOBS ?= 2
 
 .PHONY: train test lint leaderboard clean-venv
 
@@ -19,9 +20,10 @@ train: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q $(ARGS)
 
-# every conf/experiment/ entry from scratch -> LEADERBOARD.md, leaderboard.csv (ONLY=jena SEEDS=3)
+# every conf/experiment/ entry from scratch -> LEADERBOARD.md, leaderboard.csv
+# (ONLY=jena SEEDS=3 JOBS=2: entries trained at once, each with cpus/JOBS threads)
 leaderboard: $(VENV)/.installed
-	$(PY) scripts/leaderboard.py --seeds $(SEEDS) $(if $(ONLY),--only $(ONLY))
+	$(PY) scripts/leaderboard.py --seeds $(SEEDS) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
