@@ -6,7 +6,7 @@ ONLY ?=
 SEEDS ?= 1
 JOBS ?= 2
 
-.PHONY: train test lint leaderboard clean-venv
+.PHONY: train test lint leaderboard bench clean-venv
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(VENV)/.installed
 # (ONLY=jena SEEDS=3 JOBS=2: entries trained at once, each with cpus/JOBS threads)
 leaderboard: $(VENV)/.installed
 	$(PY) scripts/leaderboard.py --seeds $(SEEDS) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
+
+# throughput, Lightning overhead, loader rate, Jena memory, scaling, IMDB vectorisation and
+# bucketing -> benchmarks/README.md, results.json, scaling.png (ARGS="--imdb-full-epochs")
+bench: $(VENV)/.installed
+	$(PY) scripts/bench.py $(ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -7,10 +7,8 @@ import os
 from pathlib import Path
 
 import numpy as np
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+
+from seqlab.cli.common import compose_run
 
 ROOT = Path(__file__).resolve().parents[1]
 JENA_COLUMNS = [
@@ -63,18 +61,7 @@ def mirror_dir() -> Path:
     return path if path.is_absolute() or path.exists() else ROOT / path
 
 
-def compose_train(overrides: list[str], output_dir: Path, config_name: str = "train") -> DictConfig:
-    """The real ``conf/train.yaml`` with ``overrides``, set up as a Hydra run would be."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-        cfg.hydra.runtime.output_dir = str(output_dir)
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg["hydra"]
-    return cfg
+compose_train = compose_run  # the real conf/train.yaml with overrides, as a Hydra run sets it up
 
 
 TINY_RUN = [

@@ -10,14 +10,33 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 from rich.console import Console
 
 from seqlab.data.spec import TaskSpec
 from seqlab.errors import SeqlabError
+
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
+
+
+def compose_run(overrides: list[str], output_dir: Path, config_name: str = "train") -> DictConfig:
+    """The configuration a ``train.py`` run with ``overrides`` gets, outside a Hydra run (tests,
+    benchmarks): composed from ``conf/``, with ``output_dir`` as the run folder."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+        cfg.hydra.runtime.output_dir = str(output_dir)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
 
 
 def build_task(task_cfg: DictConfig, model_cfg: DictConfig, spec: TaskSpec) -> L.LightningModule:

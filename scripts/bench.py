@@ -1,0 +1,455 @@
+"""Performance benchmarks: ``make bench`` → benchmarks/results.json, README.md and PNG plots.
+
+    python scripts/bench.py [--batches 40] [--quick] [--imdb-full-epochs]
+
+Everything is measured in this one process, on this machine, on the real data:
+
+- for each task family's main model (the run configuration of a leaderboard entry): training
+  throughput through seqlab's Trainer (CSV logging on) and through a plain PyTorch loop over the
+  same net, loader and optimiser (the Lightning overhead), inference throughput, time per epoch,
+  and the DataModule's own throughput against the training step rate;
+- the Jena DataModule's memory: what it keeps and its peak while being set up and read, against
+  the float32 series;
+- throughput against batch size and sequence length (Jena LSTM), as a plot;
+- IMDB vectorisation (cold and cached) and bucketed against unsorted epochs
+  (`scripts/bench_imdb.py`);
+- on a GPU when there is one: the families again on it, in float32 and bf16 autocast.
+
+Targets (the issues'): Lightning overhead <= 10 %, loader >= 5x the training step rate, Jena
+DataModule peak <= 2x the float32 series, IMDB cold <= 10 s, cached <= 2 s, bucketed >= 3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import matplotlib
+import torch
+from hydra.utils import instantiate
+from omegaconf import open_dict
+from torch.nn import functional as F
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from seqlab.callbacks import TrainingClock  # noqa: E402
+from seqlab.cli.common import build_task, build_trainer, compose_run  # noqa: E402
+from seqlab.data.streams import IGNORE  # noqa: E402
+from seqlab.outputs import device_name, git_commit, write_json_atomic, write_text_atomic  # noqa: E402
+from seqlab.tasks.language_model import LanguageModelTask  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks"
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench_imdb  # noqa: E402
+
+# task family -> the run configuration of its main model (a leaderboard entry)
+FAMILIES = {
+    "forecasting": ("jena_lstm16", ["experiment=jena_lstm16"]),
+    "classification": ("imdb_embedding_bilstm_masked", ["experiment=imdb_embedding_bilstm_masked"]),
+    "language model": ("verne_tbptt", ["experiment=verne_tbptt"]),
+    "chorales": ("chorales_reference", ["experiment=chorales_reference"]),
+}
+BENCH_RUN = [
+    "logger=csv",
+    "callbacks.rich_progress_bar=null",
+    "callbacks.model_checkpoint=null",
+    "callbacks.early_stopping=null",
+    "trainer.max_epochs=1",
+    "trainer.min_epochs=1",
+    "++trainer.max_steps=-1",
+    "task.scheduler=null",  # plateau schedulers need validation, which is off here
+    "++trainer.limit_val_batches=0",
+    "++trainer.num_sanity_val_steps=0",
+    "++trainer.enable_progress_bar=false",
+    "++trainer.enable_model_summary=false",
+]
+
+
+def setup(overrides: list[str], run_dir: Path, device: str) -> tuple[Any, Any]:
+    """Configuration and set-up DataModule of one run configuration."""
+    cfg = compose_run([*overrides, *BENCH_RUN, f"trainer.accelerator={device}"], run_dir)
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return cfg, datamodule
+
+
+def fresh_task(cfg: Any, datamodule: Any) -> Any:
+    """A newly initialised task (same seed, so every arm starts from the same weights)."""
+    L.seed_everything(cfg.seed, workers=True)
+    return build_task(cfg.task, cfg.model, datamodule.spec)
+
+
+def batches(loader: Any, count: int) -> Iterator[Any]:
+    """The first ``count`` batches of a loader, cycling it if it is shorter."""
+    done = 0
+    while done < count:
+        for batch in loader:
+            yield batch
+            done += 1
+            if done == count:
+                return
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    return [t.to(device, non_blocking=True) for t in batch]
+
+
+def plain_loss(task: Any, batch: Any) -> torch.Tensor:
+    """The training loss as a plain PyTorch loop computes it: forward, loss, nothing else."""
+    if isinstance(task, LanguageModelTask):
+        x, y = batch
+        logits, _ = task(x)
+        return F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=IGNORE)
+    return task._step(batch)[0]
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def plain_loop(
+    task: Any, loader: Any, count: int, device: torch.device, bf16: bool, clip: float | None
+) -> float:
+    """Samples per second of a hand-written training loop over ``count`` batches: the same
+    optimiser, loss and gradient clipping as the Trainer's, nothing else."""
+    task.to(device).train()
+    optimizer = task.configure_optimizers()
+    optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
+    autocast = torch.autocast(device.type, torch.bfloat16) if bf16 else nullcontext()
+    samples = 0
+    started = time.perf_counter()
+    for batch in batches(loader, count):
+        batch = to_device(batch, device)
+        with autocast:
+            loss = plain_loss(task, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(task.parameters(), clip)
+        optimizer.step()
+        samples += len(batch[-1])
+    sync(device)
+    return samples / (time.perf_counter() - started)
+
+
+def lightning_loop(cfg: Any, datamodule: Any, task: Any, count: int) -> float:
+    """Samples per second of the same training through seqlab's Trainer (CSV logging on)."""
+    with open_dict(cfg):
+        cfg.trainer.limit_train_batches = count
+    trainer, callbacks, _ = build_trainer(cfg)
+    trainer.fit(task, datamodule)
+    clock = next(c for c in callbacks if isinstance(c, TrainingClock))
+    return clock.samples_per_second
+
+
+@torch.no_grad()
+def inference(task: Any, loader: Any, count: int, device: torch.device, bf16: bool) -> float:
+    task.to(device).eval()
+    autocast = torch.autocast(device.type, torch.bfloat16) if bf16 else nullcontext()
+    samples = 0
+    started = time.perf_counter()
+    for batch in batches(loader, count):
+        batch = to_device(batch, device)
+        with autocast:
+            task(*batch[:-1])
+        samples += len(batch[-1])
+    sync(device)
+    return samples / (time.perf_counter() - started)
+
+
+def loader_rate(loader: Any, count: int) -> float:
+    samples = 0
+    started = time.perf_counter()
+    for batch in batches(loader, count):
+        samples += len(batch[-1])
+    return samples / (time.perf_counter() - started)
+
+
+def family(name: str, overrides: list[str], count: int, device: str, bf16: bool) -> dict:
+    """One task family's row: plain vs Trainer, inference, loader, epoch time."""
+    run_dir = Path(tempfile.mkdtemp(prefix="seqlab-bench-"))
+    try:
+        cfg, datamodule = setup(overrides, run_dir, device)
+        torch_device = torch.device("cuda" if device == "gpu" else "cpu")
+        clip = cfg.trainer.get("gradient_clip_val")
+        loader = datamodule.train_dataloader()
+        task = fresh_task(cfg, datamodule)
+        plain_loop(task, loader, max(2, count // 10), torch_device, bf16, clip)  # warm-up
+        row: dict[str, Any] = {"family": name, "device": device, "bf16": bf16}
+        task = fresh_task(cfg, datamodule)
+        row["plain_samples_per_s"] = plain_loop(task, loader, count, torch_device, bf16, clip)
+        if not bf16:
+            task = fresh_task(cfg, datamodule)
+            row["trainer_samples_per_s"] = lightning_loop(cfg, datamodule, task, count)
+            row["overhead"] = row["plain_samples_per_s"] / row["trainer_samples_per_s"] - 1
+        row["inference_samples_per_s"] = inference(
+            task, datamodule.val_dataloader(), count, torch_device, bf16
+        )
+        row["loader_samples_per_s"] = loader_rate(datamodule.train_dataloader(), count * 3)
+        row["loader_over_step_rate"] = row["loader_samples_per_s"] / row["plain_samples_per_s"]
+        batch_size = cfg.data.batch_size
+        row["batch_size"] = batch_size
+        row["epoch_s"] = (
+            len(loader) * batch_size / row.get("trainer_samples_per_s", row["plain_samples_per_s"])
+        )
+        row["params"] = sum(p.numel() for p in task.parameters() if p.requires_grad)
+        return row
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        gc.collect()
+
+
+def jena_memory() -> dict:
+    """Peak and retained memory of the Jena DataModule, in a fresh process (see `_memory_probe`)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-probe"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _memory_probe() -> None:
+    """Resident memory of the Jena DataModule: the peak increase while it is set up (reading the
+    CSV, normalising, cutting windows), what its tensors then hold (each storage once), and the
+    peak increase while one training epoch and the validation split are read from it."""
+    from seqlab.data.jena import JenaDataModule
+
+    def rss_now() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def rss_peak() -> int:
+        with open("/proc/self/status") as f:
+            line = next(line for line in f if line.startswith("VmHWM:"))
+        return int(line.split()[1]) * 1024
+
+    def reset_peak() -> None:
+        with open("/proc/self/clear_refs", "w") as f:  # "5" resets VmHWM to the current RSS
+            f.write("5")
+
+    dm = JenaDataModule(os.environ.get("SEQLAB_DATA_DIR", "data"))
+    dm.prepare_data()
+    gc.collect()
+    reset_peak()
+    before = rss_now()
+    dm.setup("fit")
+    setup_peak = rss_peak() - before
+    gc.collect()
+    reset_peak()
+    before = rss_now()
+    for loader in (dm.train_dataloader(), dm.val_dataloader()):
+        for _ in loader:
+            pass
+    reading_peak = rss_peak() - before
+    storages: dict[int, int] = {}
+    for dataset in dm.datasets.values():
+        for tensor in vars(dataset).values():
+            if isinstance(tensor, torch.Tensor):
+                storage = tensor.untyped_storage()
+                storages[storage.data_ptr()] = storage.nbytes()
+    series = dm.provenance["rows"] * len(dm.spec.feature_names) * 4
+    retained = sum(storages.values())
+    print(
+        json.dumps(
+            {
+                "source": dm.provenance["file"],
+                "series_float32_bytes": series,
+                "retained_bytes": retained,
+                "setup_peak_bytes": setup_peak,
+                "reading_peak_bytes": reading_peak,
+                "retained_over_series": retained / series,
+                "setup_peak_over_series": setup_peak / series,
+                "reading_peak_over_series": reading_peak / series,
+            }
+        )
+    )
+
+
+def scaling(count: int) -> dict:
+    """Plain-loop training throughput of the Jena LSTM against batch size and window length."""
+    results: dict[str, list] = {"batch_size": [], "sequence_length": []}
+    for size in (32, 64, 128, 256, 512, 1024):
+        results["batch_size"].append((size, _jena_rate([f"data.batch_size={size}"], count)))
+    for length in (30, 60, 120, 240, 480):
+        results["sequence_length"].append(
+            (length, _jena_rate([f"data.sequence_length={length}"], count))
+        )
+    return results
+
+
+def _jena_rate(extra: list[str], count: int) -> float:
+    run_dir = Path(tempfile.mkdtemp(prefix="seqlab-bench-"))
+    try:
+        cfg, datamodule = setup(["experiment=jena_lstm16", *extra], run_dir, "cpu")
+        task = fresh_task(cfg, datamodule)
+        loader = datamodule.train_dataloader()
+        plain_loop(task, loader, 3, torch.device("cpu"), False, None)
+        return plain_loop(task, loader, count, torch.device("cpu"), False, None)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def plot_scaling(results: dict, path: Path) -> None:
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, label in zip(
+        axes,
+        ("batch_size", "sequence_length"),
+        ("batch size (windows of 120 h)", "window length, hours (batch 256)"),
+        strict=True,
+    ):
+        xs, ys = zip(*results[key], strict=True)
+        ax.plot(xs, ys, marker="o")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(label)
+        ax.set_ylabel("training samples / s")
+        ax.grid(True, alpha=0.3)
+    figure.suptitle(f"Jena LSTM(16) training throughput, plain loop, {device_name('cpu')}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def markdown(results: dict) -> str:
+    def pct(x: float) -> str:
+        return f"{100 * x:+.1f} %"
+
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `make bench` (scripts/bench.py) on {results['machine']}, git "
+        f"{results['git_commit']}, {results['date']}. Raw numbers: `results.json`.",
+        "",
+        "## Training and inference by task family",
+        "",
+        "Training samples/s through seqlab's Trainer (CSV logging on) and through a plain PyTorch "
+        "loop over the same net, loader and optimiser; overhead = plain / Trainer - 1 "
+        "(target <= 10 %). Loader: the DataModule's training loader alone, as a multiple of the "
+        "plain training rate (target >= 5x).",
+        "",
+        "| family | entry | device | batch | params | Trainer samples/s | plain samples/s "
+        "| overhead | inference samples/s | loader samples/s | loader / step | epoch s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["families"]:
+        lines.append(
+            f"| {row['family']} | {row['entry']} | {row['device']}{' bf16' if row['bf16'] else ''}"
+            f" | {row['batch_size']} | {row['params']:,}"
+            f" | {row.get('trainer_samples_per_s', float('nan')):,.0f}"
+            f" | {row['plain_samples_per_s']:,.0f}"
+            f" | {pct(row['overhead']) if 'overhead' in row else ''}"
+            f" | {row['inference_samples_per_s']:,.0f} | {row['loader_samples_per_s']:,.0f}"
+            f" | {row['loader_over_step_rate']:.0f}x | {row['epoch_s']:.0f} |"
+        )
+    memory = results["jena_memory"]
+    lines += [
+        "",
+        "## Jena DataModule memory",
+        "",
+        "Resident memory of the process, against the series as float32 "
+        f"({memory['series_float32_bytes'] / 2**20:.2f} MiB, `{memory['source']}`); "
+        "target <= 2x.",
+        "",
+        "| | MiB | x series |",
+        "|---|---|---|",
+        *(
+            f"| {label} | {memory[f'{key}_bytes'] / 2**20:.2f} "
+            f"| {memory[f'{key}_over_series']:.2f} |"
+            for key, label in (
+                ("retained", "held by the DataModule after set-up (series, targets, starts)"),
+                ("reading_peak", "peak increase reading a training epoch and the validation split"),
+                ("setup_peak", "peak increase during set-up (pandas parsing the CSV text)"),
+            )
+        ),
+        "",
+        "Windows are index arithmetic over the one series (a gather per batch), so reading them "
+        "adds about one batch. The set-up peak is the CSV parse, paid once per run.",
+        "",
+        "## Scaling",
+        "",
+        "![throughput against batch size and window length](scaling.png)",
+        "",
+        "| batch size | samples/s |",
+        "|---|---|",
+        *(f"| {b} | {r:,.0f} |" for b, r in results["scaling"]["batch_size"]),
+        "",
+        "| window length | samples/s |",
+        "|---|---|",
+        *(f"| {b} | {r:,.0f} |" for b, r in results["scaling"]["sequence_length"]),
+    ]
+    imdb = results.get("imdb")
+    if imdb:
+        lines += ["", "## IMDB vectorisation and bucketing", ""]
+        lines += bench_imdb.markdown(imdb)
+    lines += ["", "## GPU", "", results["gpu_note"], ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=40, help="training batches per arm")
+    parser.add_argument("--quick", action="store_true", help="few batches, no IMDB epochs")
+    parser.add_argument(
+        "--imdb-full-epochs", action="store_true", help="whole IMDB epochs, with accuracy"
+    )
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_probe:
+        _memory_probe()
+        return
+    count = 5 if args.quick else args.batches
+    results: dict[str, Any] = {
+        "machine": device_name("cpu"),
+        "threads": torch.get_num_threads(),
+        "git_commit": git_commit(),
+        "date": time.strftime("%Y-%m-%d"),
+        "torch": torch.__version__,
+        "families": [],
+    }
+    devices = [("cpu", False)]
+    if torch.cuda.is_available():
+        devices += [("gpu", False), ("gpu", True)]
+        results["gpu"] = torch.cuda.get_device_name()
+        results["gpu_note"] = f"Rows marked gpu ran on {results['gpu']} (cuDNN; bf16 = autocast)."
+    else:
+        results["gpu_note"] = "No GPU in this run: the table above is CPU only."
+    for device, bf16 in devices:
+        for name, (entry, overrides) in FAMILIES.items():
+            print(f"[bench] {name} ({entry}) on {device}{' bf16' if bf16 else ''}", flush=True)
+            row = family(name, overrides, count, device, bf16)
+            results["families"].append({"entry": entry, **row})
+    print("[bench] Jena DataModule memory", flush=True)
+    results["jena_memory"] = jena_memory()
+    print("[bench] scaling", flush=True)
+    results["scaling"] = scaling(max(3, count // 2))
+    if not args.quick:
+        print("[bench] IMDB vectorisation and bucketing", flush=True)
+        results["imdb"] = bench_imdb.measure(None if args.imdb_full_epochs else 60)
+    args.out.mkdir(parents=True, exist_ok=True)
+    plot_scaling(results["scaling"], args.out / "scaling.png")
+    write_json_atomic(args.out / "results.json", results)
+    write_text_atomic(args.out / "README.md", markdown(results))
+    print(f"[bench] wrote {args.out / 'README.md'}, results.json, scaling.png")
+
+
+if __name__ == "__main__":
+    main()
