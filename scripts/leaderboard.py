@@ -63,11 +63,14 @@ def entries(only: str | None) -> list[tuple[str, dict[str, Any]]]:
 
 
 def run(
-    name: str, seed: int, run_dir: Path, mode: str, threads: int
+    name: str, seed: int, run_dir: Path, mode: str, threads: int, prepare: str | None = None
 ) -> tuple[dict[str, Any] | None, str]:
     """Metrics of one entry and seed (None: not run or failed); ``mode`` is ``fresh``, ``reuse``
-    or ``collect``."""
+    or ``collect``. ``prepare`` (the entry's ``leaderboard.prepare``) is a command that makes
+    what the run starts from, such as pretrained word vectors; it runs first."""
     command = f"python train.py experiment={name} seed={seed}"
+    if prepare:
+        command = f"{prepare} && {command}"
     done = (run_dir / "metrics.json").exists()
     if mode == "collect" and not done:
         return None, command
@@ -86,7 +89,13 @@ def run(
         print(f"[leaderboard] {command}", flush=True)
         started = time.perf_counter()
         with (run_dir / "train.log").open("w") as log:
-            code = subprocess.run(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            first = prepare.split() if prepare else []
+            if first[:1] == ["python"]:
+                first[0] = sys.executable  # the same interpreter as the training runs
+            for step in [first, args] if first else [args]:
+                code = subprocess.run(step, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                if code.returncode:
+                    break
         took = time.perf_counter() - started
         if code.returncode:
             print(f"[leaderboard] FAILED {command} (see {run_dir / 'train.log'})", flush=True)
@@ -256,7 +265,9 @@ def main() -> None:
             jobs.append((name, board, seed, ROOT / "logs" / "leaderboard" / name / f"seed{seed}"))
     started = time.perf_counter()
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda j: run(j[0], j[2], j[3], mode, threads), jobs))
+        results = list(
+            pool.map(lambda j: run(j[0], j[2], j[3], mode, threads, j[1].get("prepare")), jobs)
+        )
     minutes = (time.perf_counter() - started) / 60
     table: list[dict] = []
     missing: dict[str, list[str]] = {}

@@ -95,3 +95,16 @@ def test_padded_batches_equal_packed_sequences(cell, bidirectional):
     (grad_ours,) = torch.autograd.grad(ours.square().sum(), x)
     (grad_reference,) = torch.autograd.grad(reference.square().sum(), x)
     assert torch.allclose(grad_ours, grad_reference, atol=1e-6)
+
+
+def test_max_pooling_reads_only_the_true_steps():
+    torch.manual_seed(0)
+    spec = TaskSpec("t", "classification", "real", 3, 1)
+    net = Recurrent(spec, cell="gru", hidden_size=4, bidirectional=True, pool="max").eval()
+    x = torch.randn(2, 5, 3)
+    padded = x.clone()
+    padded[1, 2:] = 99.0
+    both = net(padded, torch.tensor([5, 2]))
+    assert both.shape == (2, 8)
+    assert torch.allclose(both[1], net(x[1:, :2])[0], atol=1e-6)
+    assert torch.allclose(both[0], net(x[:1])[0], atol=1e-6)

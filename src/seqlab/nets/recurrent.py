@@ -15,7 +15,9 @@ CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.
 
 
 class Recurrent(SequenceNet):
-    """A stack of ``num_layers`` recurrent layers; the features are the final hidden state.
+    """A stack of ``num_layers`` recurrent layers; the features are the final hidden state
+    (``pool="last"``) or the top layer's outputs max-pooled over the true steps (``pool="max"``:
+    for long texts, where a single final state forgets what it read early).
 
     ``dropout`` acts between stacked layers, ``output_dropout`` on the features handed to the head
     (the reference's ``Dropout(0.5)`` after the last GRU). ``weight_drop`` is DropConnect on
@@ -34,11 +36,15 @@ class Recurrent(SequenceNet):
         dropout: float = 0.0,
         output_dropout: float = 0.0,
         weight_drop: float = 0.0,
+        pool: Literal["last", "max"] = "last",
     ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+        if pool not in ("last", "max"):
+            raise ValueError(f"pool must be 'last' or 'max', got {pool!r}")
         self.cell = cell
+        self.pool = pool
         self.rnn = CELLS[cell](
             spec.input_size,
             hidden_size,
@@ -63,7 +69,9 @@ class Recurrent(SequenceNet):
         the state and the features are each sequence's own final state (see `_masked`)."""
         if lengths is not None and bool((lengths < x.size(1)).any()):
             return self.output_dropout(self._masked(x, lengths.to(x.device)))
-        _, state = self.rnn(x)
+        outputs, state = self.rnn(x)
+        if self.pool == "max":
+            return self.output_dropout(outputs.max(dim=1).values)
         hidden = state[0] if self.cell == "lstm" else state
         directions = 2 if self.rnn.bidirectional else 1
         features = torch.cat(list(hidden[-directions:]), dim=-1)
@@ -104,6 +112,9 @@ class Recurrent(SequenceNet):
             x = torch.cat(outputs, dim=-1)
             if layer < self.rnn.num_layers - 1:
                 x = nn.functional.dropout(x, self.rnn.dropout, self.training)
+        if self.pool == "max":
+            padding = (steps >= lengths[:, None])[..., None]
+            return x.masked_fill(padding, float("-inf")).max(dim=1).values
         # forward: the state after the last true step; backward: after reading back to step 0
         finals = [x[rows, last, : self.rnn.hidden_size]]
         if self.rnn.bidirectional:
