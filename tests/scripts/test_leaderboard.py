@@ -1,6 +1,8 @@
 import importlib.util
 
-from tests.helpers import ROOT
+import pytest
+
+from tests.helpers import ROOT, mirror_dir
 
 spec = importlib.util.spec_from_file_location("leaderboard", ROOT / "scripts" / "leaderboard.py")
 leaderboard = importlib.util.module_from_spec(spec)
@@ -53,3 +55,18 @@ def test_long_entries_are_listed_with_their_reason_not_run():
     table = leaderboard.markdown(frame, long={"imdb": {"imdb_onehot_bilstm": "too big"}})
     assert "Longer than the CPU budget" in table
     assert "`python train.py experiment=imdb_onehot_bilstm` (too big)" in table
+
+
+@pytest.mark.integration
+def test_an_entry_run_again_gives_the_same_printed_metrics(tmp_path, monkeypatch):
+    """The leaderboard's own path, twice, on the real data: every printed digit agrees."""
+    monkeypatch.setenv("SEQLAB_DATA_DIR", str(mirror_dir()))
+    runs = [
+        leaderboard.run("chicago_linear", 42, tmp_path / f"run{i}", "fresh", threads=1)[0]
+        for i in range(2)
+    ]
+    assert runs[0]["epochs"] > 1
+    for split in ("val", "test"):
+        printed = [{k: leaderboard.number(v) for k, v in r[split].items()} for r in runs]
+        assert printed[0] == printed[1]
+    assert leaderboard.number(runs[0]["val"]["mae"]) == "37,881"  # the board's row
