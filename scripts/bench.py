@@ -118,9 +118,16 @@ def plain_loss(task: Any, batch: Any) -> torch.Tensor:
     return task._step(batch)[0]
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
+def rate(loader: Any, count: int, step: Any, device: torch.device | None = None) -> float:
+    """Samples per second of ``step`` over the first ``count`` batches, loading included."""
+    samples = 0
+    started = time.perf_counter()
+    for batch in batches(loader, count):
+        step(batch if device is None else to_device(batch, device))
+        samples += len(batch[-1])
+    if device is not None and device.type == "cuda":
         torch.cuda.synchronize()
+    return samples / (time.perf_counter() - started)
 
 
 def plain_loop(
@@ -132,10 +139,8 @@ def plain_loop(
     optimizer = task.configure_optimizers()
     optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
     autocast = torch.autocast(device.type, torch.bfloat16) if bf16 else nullcontext()
-    samples = 0
-    started = time.perf_counter()
-    for batch in batches(loader, count):
-        batch = to_device(batch, device)
+
+    def step(batch: Any) -> None:
         with autocast:
             loss = plain_loss(task, batch)
         optimizer.zero_grad(set_to_none=True)
@@ -143,9 +148,8 @@ def plain_loop(
         if clip:
             torch.nn.utils.clip_grad_norm_(task.parameters(), clip)
         optimizer.step()
-        samples += len(batch[-1])
-    sync(device)
-    return samples / (time.perf_counter() - started)
+
+    return rate(loader, count, step, device)
 
 
 def lightning_loop(cfg: Any, datamodule: Any, task: Any, count: int) -> float:
@@ -162,23 +166,12 @@ def lightning_loop(cfg: Any, datamodule: Any, task: Any, count: int) -> float:
 def inference(task: Any, loader: Any, count: int, device: torch.device, bf16: bool) -> float:
     task.to(device).eval()
     autocast = torch.autocast(device.type, torch.bfloat16) if bf16 else nullcontext()
-    samples = 0
-    started = time.perf_counter()
-    for batch in batches(loader, count):
-        batch = to_device(batch, device)
+
+    def step(batch: Any) -> None:
         with autocast:
             task(*batch[:-1])
-        samples += len(batch[-1])
-    sync(device)
-    return samples / (time.perf_counter() - started)
 
-
-def loader_rate(loader: Any, count: int) -> float:
-    samples = 0
-    started = time.perf_counter()
-    for batch in batches(loader, count):
-        samples += len(batch[-1])
-    return samples / (time.perf_counter() - started)
+    return rate(loader, count, step, device)
 
 
 def family(name: str, overrides: list[str], count: int, device: str, bf16: bool) -> dict:
@@ -201,7 +194,7 @@ def family(name: str, overrides: list[str], count: int, device: str, bf16: bool)
         row["inference_samples_per_s"] = inference(
             task, datamodule.val_dataloader(), count, torch_device, bf16
         )
-        row["loader_samples_per_s"] = loader_rate(datamodule.train_dataloader(), count * 3)
+        row["loader_samples_per_s"] = rate(datamodule.train_dataloader(), count * 3, len)
         row["loader_over_step_rate"] = row["loader_samples_per_s"] / row["plain_samples_per_s"]
         batch_size = cfg.data.batch_size
         row["batch_size"] = batch_size
