@@ -44,6 +44,7 @@ COLUMNS = [
     "params",
     "epochs",
     "train_s",
+    "fit_s",
     "samples_per_s",
     "device",
     "seed",
@@ -123,6 +124,7 @@ def rows(name: str, board: dict[str, Any], metrics: dict[str, Any], command: str
                     "params": metrics.get("params"),
                     "epochs": metrics.get("epochs"),
                     "train_s": metrics.get("train_seconds"),
+                    "fit_s": metrics.get("fit_seconds"),
                     "samples_per_s": metrics.get("samples_per_s"),
                     "device": metrics.get("device"),
                     "seed": metrics.get("seed"),
@@ -281,6 +283,7 @@ def main() -> None:
         old = pd.read_csv(args.out / "leaderboard.csv")
         frame = pd.concat([old[old["data"] != args.only], frame], ignore_index=True)
     write_text_atomic(args.out / "leaderboard.csv", frame.to_csv(index=False))
+    per_run = frame.drop_duplicates(["entry", "seed"])["fit_s"].sum() / 60
     if mode == "fresh":
         note = (
             f"This build trained every listed entry from scratch in {minutes:.0f} min of wall "
@@ -292,6 +295,10 @@ def main() -> None:
             "This build tabulated finished runs (`--reuse`/`--collect`): timings were measured "
             "when each ran, possibly beside other jobs, so treat train s and samples/s as rough."
         )
+    note += (
+        f" The runs' fit times (training with validation, from each metrics.json) add up to "
+        f"{per_run:.0f} min."
+    )
     write_text_atomic(args.out / "LEADERBOARD.md", markdown(frame, note, missing, long))
     print(f"[leaderboard] {len(frame)} rows → LEADERBOARD.md, leaderboard.csv ({minutes:.1f} min)")
     if missing and mode != "collect":
