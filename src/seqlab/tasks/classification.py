@@ -130,10 +130,14 @@ class ClassificationTask(SeqlabTask):
     def training_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
         loss, logits = self._step(batch)
         labels = batch[-1]
-        self.train_acc(logits, labels)
+        self.train_acc.update(logits, labels)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(labels))
-        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(labels))
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        # logged once per epoch: every self.log call costs the small nets a few % of their step
+        self.log("train/acc", self.train_acc.compute())
+        self.train_acc.reset()
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
         loss, logits = self._step(batch)

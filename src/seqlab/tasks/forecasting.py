@@ -98,11 +98,14 @@ class ForecastingTask(SeqlabTask):
 
     def training_step(self, batch: Batch, _: int) -> torch.Tensor:
         loss, pred, target = self._step(batch)
-        self.train_mae(pred, target)
-        size = len(target)
-        self.log("train/loss", loss, prog_bar=True, batch_size=size)
-        self.log("train/mae", self.train_mae, on_step=False, on_epoch=True, batch_size=size)
+        self.train_mae.update(pred, target)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(target))
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        # logged once per epoch: every self.log call costs the small nets a few % of their step
+        self.log("train/mae", self.train_mae.compute())
+        self.train_mae.reset()
 
     def validation_step(self, batch: Batch, _: int) -> None:
         loss, pred, target = self._step(batch)
