@@ -1,6 +1,6 @@
 """Performance benchmarks: ``make bench`` → benchmarks/results.json, README.md and PNG plots.
 
-    python scripts/bench.py [--batches 40] [--quick] [--imdb-full-epochs]
+    python scripts/bench.py [--batches 40] [--quick] [--imdb-full-epochs] [--only families ...]
 
 Everything is measured in this one process, on this machine, on the real data:
 
@@ -330,6 +330,11 @@ def markdown(results: dict) -> str:
         "",
         f"Produced by `make bench` (scripts/bench.py) on {results['machine']}, git "
         f"{results['git_commit']}, {results['date']}. Raw numbers: `results.json`.",
+        *(
+            f"The {section} section was measured at git {commit} (`--only` kept it)."
+            for section, commit in results.get("measured_at", {}).items()
+            if commit != results["git_commit"]
+        ),
         "",
         "## Training and inference by task family",
         "",
@@ -396,12 +401,21 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+SECTIONS = ("families", "memory", "scaling", "imdb")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=40, help="training batches per arm")
     parser.add_argument("--quick", action="store_true", help="few batches, no IMDB epochs")
     parser.add_argument(
         "--imdb-full-epochs", action="store_true", help="whole IMDB epochs, with accuracy"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        help="measure these sections again and keep the others from the last results.json",
     )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
@@ -410,14 +424,16 @@ def main() -> None:
         _memory_probe()
         return
     count = 5 if args.quick else args.batches
-    results: dict[str, Any] = {
-        "machine": device_name("cpu"),
-        "threads": torch.get_num_threads(),
-        "git_commit": git_commit(),
-        "date": time.strftime("%Y-%m-%d"),
-        "torch": torch.__version__,
-        "families": [],
-    }
+    sections = set(args.only or SECTIONS) - ({"imdb"} if args.quick else set())
+    previous = args.out / "results.json"
+    results: dict[str, Any] = json.loads(previous.read_text()) if args.only else {}
+    results.update(
+        machine=device_name("cpu"),
+        threads=torch.get_num_threads(),
+        git_commit=git_commit(),
+        date=time.strftime("%Y-%m-%d"),
+        torch=torch.__version__,
+    )
     devices = [("cpu", False)]
     if torch.cuda.is_available():
         devices += [("gpu", False), ("gpu", True)]
@@ -425,18 +441,24 @@ def main() -> None:
         results["gpu_note"] = f"Rows marked gpu ran on {results['gpu']} (cuDNN; bf16 = autocast)."
     else:
         results["gpu_note"] = "No GPU in this run: the table above is CPU only."
-    for device, bf16 in devices:
-        for name, (entry, overrides) in FAMILIES.items():
-            print(f"[bench] {name} ({entry}) on {device}{' bf16' if bf16 else ''}", flush=True)
-            row = family(name, overrides, count, device, bf16)
-            results["families"].append({"entry": entry, **row})
-    print("[bench] Jena DataModule memory", flush=True)
-    results["jena_memory"] = jena_memory()
-    print("[bench] scaling", flush=True)
-    results["scaling"] = scaling(max(3, count // 2))
-    if not args.quick:
+    if "families" in sections:
+        results["families"] = []
+        for device, bf16 in devices:
+            for name, (entry, overrides) in FAMILIES.items():
+                print(f"[bench] {name} ({entry}) on {device}{' bf16' if bf16 else ''}", flush=True)
+                row = family(name, overrides, count, device, bf16)
+                results["families"].append({"entry": entry, **row})
+    if "memory" in sections:
+        print("[bench] Jena DataModule memory", flush=True)
+        results["jena_memory"] = jena_memory()
+    if "scaling" in sections:
+        print("[bench] scaling", flush=True)
+        results["scaling"] = scaling(max(3, count // 2))
+    if "imdb" in sections:
         print("[bench] IMDB vectorisation and bucketing", flush=True)
         results["imdb"] = bench_imdb.measure(None if args.imdb_full_epochs else 60)
+    measured = results.setdefault("measured_at", dict.fromkeys(SECTIONS, results["git_commit"]))
+    measured.update(dict.fromkeys(sections, results["git_commit"]))
     args.out.mkdir(parents=True, exist_ok=True)
     plot_scaling(results["scaling"], args.out / "scaling.png")
     write_json_atomic(args.out / "results.json", results)
