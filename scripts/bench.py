@@ -183,8 +183,14 @@ def family(name: str, overrides: list[str], count: int, device: str, bf16: bool)
         clip = cfg.trainer.get("gradient_clip_val")
         loader = datamodule.train_dataloader()
         task = fresh_task(cfg, datamodule)
-        plain_loop(task, loader, max(2, count // 10), torch_device, bf16, clip)  # warm-up
-        row: dict[str, Any] = {"family": name, "device": device, "bf16": bf16}
+        warm = max(2, count // 10)
+        per_batch = (
+            warm * cfg.data.batch_size / plain_loop(task, loader, warm, torch_device, bf16, clip)
+        )
+        # at least `count` batches and about 5 s per arm (up to an epoch): a fast net's
+        # few-millisecond steps need many of them for a steady ratio
+        count = max(count, min(len(loader), int(5.0 / per_batch)))
+        row: dict[str, Any] = {"family": name, "device": device, "bf16": bf16, "batches": count}
         task = fresh_task(cfg, datamodule)
         row["plain_samples_per_s"] = plain_loop(task, loader, count, torch_device, bf16, clip)
         if not bf16:
