@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
+import torch
 from torch import nn
 
 from seqlab.data.spec import TaskSpec
@@ -41,6 +42,11 @@ def build_adapter(spec: TaskSpec, embedding_dim: int | None) -> tuple[nn.Module,
     if spec.input_kind != "tokens" or embedding_dim is None:
         return nn.Identity(), spec
     embedding = nn.Embedding(spec.input_size, embedding_dim, padding_idx=0)
+    # Keras' uniform(-0.05, 0.05), not PyTorch's N(0, 1): unit-scale word vectors saturate the
+    # recurrent gates at first, and the reference's BiLSTM then learns several epochs slower
+    nn.init.uniform_(embedding.weight, -0.05, 0.05)
+    with torch.no_grad():
+        embedding.weight[0].zero_()
     return embedding, replace(spec, input_kind="real", input_size=embedding_dim)
 
 
