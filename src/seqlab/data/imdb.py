@@ -70,7 +70,7 @@ def read_reviews(archive: Path, unsup: bool = True) -> dict[str, tuple[list[str]
                 label = LABELS.index(kind)
             raw = data[offset : offset + size]
             found[split].append((label, int(number), raw.decode("utf-8", "replace")))
-    except (*sources._CORRUPT, OSError) as e:
+    except (*sources._CORRUPT, OSError, ValueError) as e:  # ValueError: a garbled tar header
         raise DataError(
             f"Cannot read {archive}: the archive is truncated or corrupt ({e}). "
             f"Delete it and re-run to download it again (or copy in a good one)."
