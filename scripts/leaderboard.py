@@ -63,6 +63,18 @@ def entries(only: str | None) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def longest_first(jobs: list[tuple], board_csv: Path) -> list[int]:
+    """Order in which to start ``jobs``: longest fit time on the last board first, so that with
+    several workers the long entries do not start last and run alone at the end. Entries the
+    last board lacks go first, as their length is unknown."""
+    known: dict[str, float] = {}
+    if board_csv.exists():
+        last = pd.read_csv(board_csv)
+        if "fit_s" in last:
+            known = last.groupby("entry")["fit_s"].max().dropna().to_dict()
+    return sorted(range(len(jobs)), key=lambda i: -known.get(jobs[i][0], float("inf")))
+
+
 def run(
     name: str, seed: int, run_dir: Path, mode: str, threads: int, prepare: str | None = None
 ) -> tuple[dict[str, Any] | None, str]:
@@ -266,10 +278,15 @@ def main() -> None:
         for seed in range(42, 42 + args.seeds):
             jobs.append((name, board, seed, ROOT / "logs" / "leaderboard" / name / f"seed{seed}"))
     started = time.perf_counter()
+    order = longest_first(jobs, args.out / "leaderboard.csv")
+
+    def run_job(i: int) -> tuple[dict[str, Any] | None, str]:
+        name, board, seed, run_dir = jobs[i]
+        return run(name, seed, run_dir, mode, threads, board.get("prepare"))
+
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(
-            pool.map(lambda j: run(j[0], j[2], j[3], mode, threads, j[1].get("prepare")), jobs)
-        )
+        by_start = list(pool.map(run_job, order))
+    results = [by_start[order.index(i)] for i in range(len(jobs))]
     minutes = (time.perf_counter() - started) / 60
     table: list[dict] = []
     missing: dict[str, list[str]] = {}

@@ -16,6 +16,16 @@ def test_every_experiment_is_an_entry_with_its_data_set():
     assert all(board["data"] == "jena" for _, board in leaderboard.entries("jena"))
 
 
+def test_long_entries_start_first_and_unknown_ones_before_them(tmp_path):
+    board = tmp_path / "leaderboard.csv"
+    leaderboard.pd.DataFrame(
+        {"entry": ["a", "a", "b", "c"], "fit_s": [10.0, 10.0, 500.0, 60.0]}
+    ).to_csv(board, index=False)
+    jobs = [(name, {}, 42, None) for name in ["a", "b", "c", "new"]]
+    assert leaderboard.longest_first(jobs, board) == [3, 1, 2, 0]
+    assert leaderboard.longest_first(jobs, tmp_path / "none.csv") == [0, 1, 2, 3]
+
+
 def test_long_rows_and_tables_come_from_metrics():
     board = {"data": "jena", "reference": {"test/mae": 2.62}}
     runs = []
