@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -108,3 +110,29 @@ def test_max_pooling_reads_only_the_true_steps():
     assert both.shape == (2, 8)
     assert torch.allclose(both[1], net(x[1:, :2])[0], atol=1e-6)
     assert torch.allclose(both[0], net(x[:1])[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_one_hot_tokens_folded_into_a_lookup_compute_the_same_net(cell, bidirectional):
+    """One-hot vectors through W_ih and the folded lookup: same outputs, same gradients."""
+    torch.manual_seed(0)
+    spec = TaskSpec("t", "classification", "real", 7, 1)
+    kwargs = dict(cell=cell, hidden_size=4, num_layers=2, bidirectional=bidirectional)
+    dense = Recurrent(spec, **kwargs)
+    folded = copy.deepcopy(dense)
+    embedding = folded.take_one_hot_tokens()
+    ids = torch.tensor([[3, 1, 6, 0, 0], [2, 2, 5, 4, 1]])
+    for lengths in (None, torch.tensor([3, 5])):
+        ours = folded(embedding(ids), lengths)
+        reference = dense(torch.nn.functional.one_hot(ids, 7).float(), lengths)
+        assert torch.allclose(ours, reference, atol=1e-6)
+        ours.square().sum().backward()
+        reference.square().sum().backward()
+    for i, suffix in enumerate(("", "_reverse")[: 1 + bidirectional]):
+        grad = getattr(dense.rnn, f"weight_ih_l0{suffix}").grad
+        rows = slice(i * grad.shape[0], (i + 1) * grad.shape[0])
+        assert torch.allclose(embedding.weight.grad[:, rows], grad.T, atol=1e-6)
+    assert not any(
+        p.requires_grad for n, p in folded.named_parameters() if n.startswith("rnn.weight_ih_l0")
+    )

@@ -64,6 +64,32 @@ class Recurrent(SequenceNet):
         self.output_dropout = nn.Dropout(output_dropout)
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
+    def take_one_hot_tokens(self) -> nn.Embedding:
+        """Hand the first layer's input weights to an embedding, so that one-hot tokens cost a
+        lookup instead of a vocabulary-wide matrix product; returns the embedding to put in front.
+
+        ``W_ih · onehot(id)`` is column ``id`` of ``W_ih``. The embedding's row ``id`` holds that
+        column for every direction side by side, and the first layer's input weights become a
+        fixed selection of its own direction's block. The net computes exactly what it computed
+        on one-hot vectors (same initial weights, same gradients), without a batch × steps ×
+        vocabulary tensor: 6 GB per IMDB batch of 128 reviews of 600 words.
+        """
+        rnn = self.rnn
+        suffixes = ("", "_reverse") if rnn.bidirectional else ("",)
+        columns = [getattr(rnn, f"weight_ih_l0{suffix}") for suffix in suffixes]
+        gates = columns[0].shape[0]
+        embedding = nn.Embedding(rnn.input_size, gates * len(suffixes))
+        with torch.no_grad():
+            embedding.weight.copy_(torch.cat(columns).T)
+        select = torch.eye(gates * len(suffixes))
+        for i, suffix in enumerate(suffixes):
+            block = select[i * gates : (i + 1) * gates].clone()
+            setattr(rnn, f"weight_ih_l0{suffix}", nn.Parameter(block, requires_grad=False))
+        rnn.input_size = embedding.embedding_dim
+        first = CELLS[self.cell](rnn.input_size, rnn.hidden_size, batch_first=True)
+        self._runners = (first, *self._runners[1:])
+        return embedding
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """``lengths`` (batch,): true lengths of right-padded sequences; padding then never reaches
         the state and the features are each sequence's own final state (see `_masked`)."""
