@@ -26,7 +26,12 @@ class BagOfWords(SequenceNet):
         layers: list[nn.Module] = []
         width = spec.input_size
         for size in units:
-            layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(dropout)]
+            linear = nn.Linear(width, size)
+            # Keras' glorot-uniform and zero bias: PyTorch's default bound, 1/sqrt(20,000), is
+            # 2.4x narrower, and from it the unigram model ends 0.6-1.0 points of accuracy lower
+            nn.init.xavier_uniform_(linear.weight)
+            nn.init.zeros_(linear.bias)
+            layers += [linear, nn.ReLU(), nn.Dropout(dropout)]
             width = size
         self.layers = nn.Sequential(*layers)
         self.output_size = width
