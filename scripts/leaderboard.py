@@ -278,6 +278,7 @@ def main() -> None:
         for seed in range(42, 42 + args.seeds):
             jobs.append((name, board, seed, ROOT / "logs" / "leaderboard" / name / f"seed{seed}"))
     started = time.perf_counter()
+    reused = [j[0] for j in jobs if mode != "fresh" and (j[3] / "metrics.json").exists()]
     order = longest_first(jobs, args.out / "leaderboard.csv")
 
     def run_job(i: int) -> tuple[dict[str, Any] | None, str]:
@@ -308,9 +309,13 @@ def main() -> None:
             f"(`scripts/leaderboard.py --jobs {args.jobs}`)."
         )
     else:
+        trained = sorted(
+            {j[0] for j in jobs} - set(reused) - {n for v in missing.values() for n in v}
+        )
         note = (
-            "This build tabulated finished runs (`--reuse`/`--collect`): timings were measured "
-            "when each ran, possibly beside other jobs, so treat train s and samples/s as rough."
+            f"This build tabulated {len(reused)} finished runs (`--reuse`/`--collect`) and "
+            f"trained {len(trained)} ({', '.join(trained) or 'none'}) in {minutes:.0f} min of wall "
+            "time; each run's timings were measured when it ran, possibly beside other jobs."
         )
     note += (
         f" The runs' fit times (training with validation, from each metrics.json) add up to "

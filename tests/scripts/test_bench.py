@@ -18,12 +18,23 @@ def test_a_family_row_measures_both_loops_on_the_real_loaders(jena_hourly_dir):
     assert row["params"] == 1553  # LSTM(16) on 6 features and its linear head
 
 
-def test_jena_memory_probe_reports_against_the_float32_series(jena_hourly_dir, monkeypatch, capsys):
+def test_jena_memory_probe_reports_against_the_float32_series(
+    jena_hourly_dir, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(jena_hourly_dir))
-    bench._memory_probe()  # in this process: the fixture's checksum is patched in here only
+    bench._memory_probe("")  # in this process: the fixture's checksum is patched in here only
     memory = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert memory["series_float32_bytes"] == 1200 * 6 * 4
     assert memory["retained_over_series"] < 2  # windows are never materialised
+    csv = next(jena_hourly_dir.rglob("*.csv"))
+    lines = csv.read_text().splitlines(keepends=True)
+    (tmp_path / "part.csv").write_text("".join(lines[: len(lines) * 9 // 10]))
+    bench._memory_probe(str(tmp_path / "part.csv"))  # a shorter file: how memory grows with it
+    part = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 0 < part["series_float32_bytes"] < memory["series_float32_bytes"]
+
+
+PEAKS = ("retained", "reading_peak", "setup_peak")
 
 
 def test_markdown_tables_every_measurement(tmp_path):
@@ -45,8 +56,9 @@ def test_markdown_tables_every_measurement(tmp_path):
     memory = {
         "source": "jena.csv",
         "series_float32_bytes": 2**20,
-        **{f"{k}_bytes": 2**20 for k in ("retained", "reading_peak", "setup_peak")},
-        **{f"{k}_over_series": 1.0 for k in ("retained", "reading_peak", "setup_peak")},
+        **{f"{k}_bytes": 2**20 for k in PEAKS},
+        **{f"{k}_over_series": 1.0 for k in PEAKS},
+        **{f"{k}_growth": 1.0 for k in PEAKS},
     }
     results = {
         "machine": "cpu (2 cores)",

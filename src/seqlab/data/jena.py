@@ -12,7 +12,7 @@ import torch
 
 from seqlab.data import sources
 from seqlab.data.spec import TaskSpec
-from seqlab.data.tables import read_csv_table
+from seqlab.data.tables import Table, read_csv_table
 from seqlab.data.windows import SplitLoaders, WindowDataset, window_starts
 from seqlab.errors import DataError
 
@@ -22,20 +22,25 @@ STEPS_PER_HOUR = 6  # the canonical file has one row every 10 minutes
 WIND_COLUMNS = ("wv (m/s)", "max. wv (m/s)")  # -9999 marks a missing wind reading
 
 
-def load_jena(path: Path, every: int) -> pd.DataFrame:
+def load_jena(path: Path, every: int) -> Table:
     """Read either form of the data set into hourly rows of numeric features.
 
     Both forms get the treatment the mirror's hourly extract was built with (sort by time, drop
     repeated timestamps, clip the wind sentinel at 0), then every ``every``-th row is kept, so the
     canonical 10-minute file (``every=6``) yields the same rows as the extract (``every=1``).
+    Each step copies only when it changes something: the series is held once.
     """
-    frame = read_csv_table(path, time_column=TIME_COLUMN, time_format=TIME_FORMAT)
-    frame = frame.sort_index(kind="stable")
-    frame = frame[~frame.index.duplicated(keep="first")]
-    for column in WIND_COLUMNS:
-        if column in frame:
-            frame[column] = frame[column].clip(lower=0.0)
-    return frame.iloc[::every]
+    table = read_csv_table(path, TIME_COLUMN, TIME_FORMAT, floors=dict.fromkeys(WIND_COLUMNS, 0.0))
+    times, values = table.times, table.values
+    if not times.is_monotonic_increasing:
+        order = np.argsort(times.to_numpy(), kind="stable")
+        times, values = times[order], values[order]
+    first = ~times.duplicated(keep="first")
+    if not first.all():
+        times, values = times[first], values[first]
+    if every > 1:
+        times, values = times[::every], values[::every].copy()
+    return Table(times, values, table.columns)
 
 
 def cycles(index: pd.DatetimeIndex) -> pd.DataFrame:
@@ -105,18 +110,23 @@ class JenaDataModule(SplitLoaders, L.LightningDataModule):
             return
         path = self.path or self._locate()
         canonical = path.name == sources.SOURCES["jena"].filename
-        frame = load_jena(path, every=STEPS_PER_HOUR if canonical else 1)
-        frame = self._select(frame, path)
+        table = load_jena(path, every=STEPS_PER_HOUR if canonical else 1)
+        columns = self._select(table.columns, path)
+        values = table.values
+        if columns != table.columns:
+            values = values[:, [table.columns.index(c) for c in columns]]
         if self.hparams.calendar:
-            frame = frame.join(cycles(frame.index))
-        values = torch.from_numpy(frame.to_numpy(dtype="float32", copy=True))
+            calendar = cycles(table.times)
+            values = np.hstack([values, calendar.to_numpy(np.float32)])
+            columns = [*columns, *calendar.columns]
+        values = torch.from_numpy(values)
         rows = len(values)
         n_train = int(self.hparams.train_fraction * rows)
         n_val = int(self.hparams.val_fraction * rows)
         mean = values[:n_train].mean(dim=0)
         std = values[:n_train].std(dim=0, unbiased=False)
-        series = (values - mean) / std
-        target_index = list(frame.columns).index(self.hparams.target)
+        series = values.sub_(mean).div_(std)  # in place: the table's array is ours alone
+        target_index = columns.index(self.hparams.target)
         length, horizon = self.hparams.sequence_length, self.hparams.horizon
         if not 1 <= horizon <= self.hparams.delay:
             raise DataError(
@@ -155,24 +165,25 @@ class JenaDataModule(SplitLoaders, L.LightningDataModule):
             target_mean=(float(mean[target_index]),),
             target_std=(float(std[target_index]),),
             unit="°C",
-            feature_names=tuple(frame.columns),
+            feature_names=tuple(columns),
         )
         self.provenance = {
             "file": str(path),
             "form": "canonical 10-minute file, every 6th row" if canonical else "hourly extract",
-            "features": list(frame.columns),
+            "features": columns,
             "rows": rows,
             "windows": {split: len(ds) for split, ds in self.datasets.items()},
         }
 
-    def _select(self, frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-        wanted = self.hparams.features or list(frame.columns)
-        missing = [c for c in [*wanted, self.hparams.target] if c not in frame.columns]
+    def _select(self, available: list[str], path: Path) -> list[str]:
+        """The configured feature columns, the target among them."""
+        wanted = self.hparams.features or list(available)
+        missing = [c for c in [*wanted, self.hparams.target] if c not in available]
         if missing:
             raise DataError(
-                f"{path}: column(s) {missing} not found; it has {list(frame.columns)}. "
+                f"{path}: column(s) {missing} not found; it has {available}. "
                 f"Set data.features / data.target to columns of this file."
             )
         if self.hparams.target not in wanted:
             wanted = [*wanted, self.hparams.target]
-        return frame[wanted]
+        return list(wanted)
