@@ -291,9 +291,6 @@ class ImdbDataModule(SplitLoaders, L.LightningDataModule):
         indexed = {}
         for split, (ids, offsets, labels) in selected.items():
             index, texts = self.vectorizer.index(remap[ids], offsets)
-            if h.ngrams > 1:  # text by text (each text's bigrams come after all the words)
-                order = np.argsort(texts, kind="stable")
-                index, texts = index[order], texts[order]
             indexed[split] = (index, texts, labels)
         if fitting and cached is not None:
             vectorizer = self.vectorizer
