@@ -312,11 +312,10 @@ def main() -> None:
         trained = sorted(
             {j[0] for j in jobs} - set(reused) - {n for v in missing.values() for n in v}
         )
-        note = (
-            f"This build tabulated {len(reused)} finished runs (`--reuse`/`--collect`) and "
-            f"trained {len(trained)} ({', '.join(trained) or 'none'}) in {minutes:.0f} min of wall "
-            "time; each run's timings were measured when it ran, possibly beside other jobs."
-        )
+        note = f"This build tabulated {len(reused)} finished runs (`--reuse`/`--collect`)"
+        if trained:
+            note += f" and trained {', '.join(trained)} in {minutes:.0f} min of wall time"
+        note += "; each run's timings were measured when it ran, possibly beside other jobs."
     note += (
         f" The runs' fit times (training with validation, from each metrics.json) add up to "
         f"{per_run:.0f} min."
