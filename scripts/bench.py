@@ -220,38 +220,53 @@ def jena_memory() -> dict:
     per byte of series, is what the DataModule costs as the data grows; the rest is the process's
     one-off lazy imports and caches (CSV parser, date formats, torch kernels), several MiB
     whatever the data size, which dwarf a 1.6 MiB series."""
-    sizes = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for fraction in (1.0, 0.5):
-            path = ""  # the DataModule's own file
-            if fraction < 1:  # written here, so that the probe's allocator starts clean
-                from seqlab.data.jena import JenaDataModule
+    from seqlab.data.jena import JenaDataModule
 
-                dm = JenaDataModule(os.environ.get("SEQLAB_DATA_DIR", "data"))
-                dm.prepare_data()
-                lines = dm.path.read_text().splitlines(keepends=True)
-                path = str(Path(tmp) / dm.path.name)
-                Path(path).write_text("".join(lines[: 1 + int((len(lines) - 1) * fraction)]))
-            out = subprocess.run(
-                [sys.executable, __file__, "--memory-probe", path],
-                capture_output=True,
-                text=True,
-                check=True,
-                env={**os.environ, "OMP_NUM_THREADS": "1"},
-            )
-            sizes[fraction] = json.loads(out.stdout.strip().splitlines()[-1])
-    whole, half = sizes[1.0], sizes[0.5]
-    extra = whole["series_float32_bytes"] - half["series_float32_bytes"]
+    dm = JenaDataModule(os.environ.get("SEQLAB_DATA_DIR", "data"))
+    dm.prepare_data()
+    lines = dm.path.read_text().splitlines(keepends=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        # the half is written here, so that the probe's allocator starts clean
+        half_path = Path(tmp) / dm.path.name
+        half_path.write_text("".join(lines[: 1 + (len(lines) - 1) // 2]))
+        runs = {
+            (size, fixed): _run_memory_probe(path, fixed)
+            for fixed in (False, True)
+            for size, path in (("whole", dm.path), ("half", half_path))
+        }
+    whole = runs["whole", False]
+    extra = whole["series_float32_bytes"] - runs["half", False]["series_float32_bytes"]
     return {
         **whole,
         **{
-            f"{key}_growth": (whole[f"{key}_bytes"] - half[f"{key}_bytes"]) / extra
+            f"{key}_growth{'_fixed_mmap' if fixed else ''}": (
+                runs["whole", fixed][f"{key}_bytes"] - runs["half", fixed][f"{key}_bytes"]
+            )
+            / extra
             for key in MEMORY_KEYS
+            for fixed in (False, True)
         },
     }
 
 
 MEMORY_KEYS = ("retained", "setup_peak", "reading_peak")
+
+
+def _run_memory_probe(path: Path, fixed_mmap: bool) -> dict:
+    """The probe in a fresh process. ``fixed_mmap`` pins glibc's mmap threshold: by default each
+    freed batch buffer raises it, later batches come from a fragmenting heap, and the reading
+    peak then varies from run to run by more than the series itself."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if fixed_mmap:
+        env["MALLOC_MMAP_THRESHOLD_"] = str(128 * 1024)
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-probe", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _memory_probe(path: str) -> None:
@@ -406,11 +421,12 @@ def markdown(results: dict) -> str:
         "and caches of pandas and torch, several MiB whatever the data size); each size is "
         "measured in a fresh process.",
         "",
-        "| | MiB | x series | growth per series byte |",
-        "|---|---|---|---|",
+        "| | MiB | x series | growth per series byte | growth, fixed mmap threshold |",
+        "|---|---|---|---|---|",
         *(
             f"| {label} | {memory[f'{key}_bytes'] / 2**20:.2f} "
-            f"| {memory[f'{key}_over_series']:.2f} | {memory[f'{key}_growth']:.2f} |"
+            f"| {memory[f'{key}_over_series']:.2f} | {memory[f'{key}_growth']:.2f} "
+            f"| {memory[f'{key}_growth_fixed_mmap']:.2f} |"
             for key, label in (
                 ("retained", "held by the DataModule after set-up (series, targets, starts)"),
                 ("setup_peak", "peak increase during set-up"),
@@ -420,7 +436,10 @@ def markdown(results: dict) -> str:
         "",
         "Windows are index arithmetic over the one series (a gather per batch), so reading them "
         "adds about one batch. Set-up parses the CSV a few thousand rows at a time into a "
-        "float32 array sized by a line count, and normalises it in place.",
+        "float32 array sized by a line count, and normalises it in place. With glibc's default "
+        "allocator each freed batch buffer raises its mmap threshold and later batches come from "
+        "a fragmenting heap, so the reading peak varies from run to run; the last column pins "
+        "the threshold (`MALLOC_MMAP_THRESHOLD_=131072`) to show what the DataModule itself needs.",
         "",
         "## Scaling",
         "",

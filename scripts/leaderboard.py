@@ -286,8 +286,8 @@ def main() -> None:
         return run(name, seed, run_dir, mode, threads, board.get("prepare"))
 
     with ThreadPoolExecutor(args.jobs) as pool:
-        by_start = list(pool.map(run_job, order))
-    results = [by_start[order.index(i)] for i in range(len(jobs))]
+        finished = dict(zip(order, pool.map(run_job, order), strict=True))
+    results = [finished[i] for i in range(len(jobs))]
     minutes = (time.perf_counter() - started) / 60
     table: list[dict] = []
     missing: dict[str, list[str]] = {}

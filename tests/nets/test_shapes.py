@@ -121,7 +121,7 @@ def test_one_hot_tokens_folded_into_a_lookup_compute_the_same_net(cell, bidirect
     kwargs = dict(cell=cell, hidden_size=4, num_layers=2, bidirectional=bidirectional)
     dense = Recurrent(spec, **kwargs)
     folded = copy.deepcopy(dense)
-    embedding = folded.take_one_hot_tokens()
+    embedding = folded.one_hot_input(7)
     ids = torch.tensor([[3, 1, 6, 0, 0], [2, 2, 5, 4, 1]])
     for lengths in (None, torch.tensor([3, 5])):
         ours = folded(embedding(ids), lengths)

@@ -59,6 +59,7 @@ def test_markdown_tables_every_measurement(tmp_path):
         **{f"{k}_bytes": 2**20 for k in PEAKS},
         **{f"{k}_over_series": 1.0 for k in PEAKS},
         **{f"{k}_growth": 1.0 for k in PEAKS},
+        **{f"{k}_growth_fixed_mmap": 1.0 for k in PEAKS},
     }
     results = {
         "machine": "cpu (2 cores)",

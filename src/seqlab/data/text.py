@@ -333,7 +333,7 @@ class Bags:
         self.labels = labels
         self.size = size
         self.mode = mode
-        self.idf = torch.from_numpy(idf).float() if mode == "tf_idf" and idf is not None else None
+        self.idf = torch.from_numpy(idf).float() if mode == "tf_idf" else None
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from seqlab.data.spec import TaskSpec
+
+
+class OneHot(nn.Module):
+    """Token ids → one-hot vectors as wide as the vocabulary (the reference's one-hot input)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return nn.functional.one_hot(ids, self.size).float()
 
 
 class SequenceNet(nn.Module):
@@ -32,3 +44,9 @@ class SequenceNet(nn.Module):
         if spec.input_kind not in cls.input_kinds:
             return f"it reads {' / '.join(sorted(cls.input_kinds))} inputs, not {spec.input_kind}"
         return None
+
+    def one_hot_input(self, vocabulary: int) -> nn.Module:
+        """What feeds token ids to this net, built for ``vocabulary``-wide inputs, as one-hot
+        vectors (``task.one_hot``): dense vectors here. A net whose first layer is linear in its
+        input can compute the same as a lookup instead (`Recurrent.one_hot_input`)."""
+        return OneHot(vocabulary)

@@ -64,7 +64,7 @@ class Recurrent(SequenceNet):
         self.output_dropout = nn.Dropout(output_dropout)
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
-    def take_one_hot_tokens(self) -> nn.Embedding:
+    def one_hot_input(self, vocabulary: int) -> nn.Embedding:
         """Hand the first layer's input weights to an embedding, so that one-hot tokens cost a
         lookup instead of a vocabulary-wide matrix product; returns the embedding to put in front.
 
@@ -75,6 +75,8 @@ class Recurrent(SequenceNet):
         vocabulary tensor: 6 GB per IMDB batch of 128 reviews of 600 words.
         """
         rnn = self.rnn
+        if rnn.input_size != vocabulary:
+            raise ValueError(f"built for {rnn.input_size}-wide inputs, not {vocabulary}")
         suffixes = ("", "_reverse") if rnn.bidirectional else ("",)
         columns = [getattr(rnn, f"weight_ih_l0{suffix}") for suffix in suffixes]
         gates = columns[0].shape[0]

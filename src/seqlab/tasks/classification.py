@@ -18,22 +18,9 @@ from torchmetrics.classification import (
 
 from seqlab.data.spec import TaskSpec
 from seqlab.errors import SeqlabError
-from seqlab.nets.recurrent import Recurrent
 from seqlab.plots import plot_confusion
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network, check_compatible, net_class
-
-
-class OneHot(nn.Module):
-    """Token ids → one-hot vectors as wide as the vocabulary (the reference's one-hot input), for
-    nets that cannot fold them into a lookup (see `Recurrent.take_one_hot_tokens`)."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return nn.functional.one_hot(ids, self.size).float()
 
 
 class ClassificationTask(SeqlabTask):
@@ -71,11 +58,7 @@ class ClassificationTask(SeqlabTask):
             check_compatible(net, spec)  # name the data's own inputs, not the embedded ones
         if one_hot and spec.input_kind == "tokens":
             _, self.net, self.head = build_network(net, replace(spec, input_kind="real"))
-            self.adapter: nn.Module = (
-                self.net.take_one_hot_tokens()
-                if isinstance(self.net, Recurrent)
-                else OneHot(spec.input_size)
-            )
+            self.adapter: nn.Module = self.net.one_hot_input(spec.input_size)
         else:
             self.adapter, self.net, self.head = build_network(net, spec, embedding_dim)
         self.pretrained_embeddings = pretrained_embeddings
