@@ -7,3 +7,7 @@ class SeqlabError(RuntimeError):
 
 class DataError(SeqlabError):
     """Missing, corrupt or malformed data."""
+
+
+class ConfigError(SeqlabError):
+    """An option value that cannot work (a bad number, an unknown choice, an incompatible pair)."""

@@ -13,6 +13,7 @@ import lightning as L
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
@@ -39,13 +40,25 @@ def compose_run(overrides: list[str], output_dir: Path, config_name: str = "trai
     return cfg
 
 
+def build(node: DictConfig, **kwargs: Any) -> Any:
+    """``instantiate``, except that a user error raised by the constructor (``model.cell=foo``)
+    stays that error instead of Hydra's ``InstantiationException`` with a traceback."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        cause = error.__cause__
+        if isinstance(cause, SeqlabError):
+            raise cause from None
+        raise
+
+
 def build_task(task_cfg: DictConfig, model_cfg: DictConfig, spec: TaskSpec) -> L.LightningModule:
     """The task LightningModule for a data set's spec.
 
     The spec is passed after ``instantiate``: Hydra would turn the TaskSpec dataclass into a
     DictConfig on the way in.
     """
-    return instantiate(task_cfg, net=instantiate(model_cfg), _partial_=True)(spec=spec)
+    return build(task_cfg, net=build(model_cfg), _partial_=True)(spec=spec)
 
 
 def instantiate_group(group: DictConfig | None) -> list[Any]:
