@@ -1,7 +1,9 @@
-"""Callbacks seqlab adds to Lightning's: a guard against non-finite loss and a training clock."""
+"""Callbacks seqlab adds to Lightning's: a guard against a NaN or diverging loss, the random
+state in checkpoints, and a training clock."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from typing import Any
@@ -10,27 +12,62 @@ import lightning as L
 import numpy as np
 import torch
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import ConfigError, SeqlabError
 
 
-class FiniteLossGuard(L.Callback):
-    """Stops training at the first NaN or infinite loss, before it reaches the weights.
+class LossGuard(L.Callback):
+    """Stops training when the loss is NaN or infinite, or when it diverges, before the damage
+    reaches the weights and the checkpoints.
 
     Lightning's early stopping only looks at validation metrics, once per epoch; by then a NaN
-    has already been back-propagated into every parameter. The checkpoints written so far stay.
+    has already been back-propagated into every parameter, and a loss that explodes without
+    becoming infinite (``task.optimizer.lr=1e6``) trains on to a "best" checkpoint that is
+    useless. Divergence: the loss, smoothed over a few steps, stays above ``factor`` times its
+    running minimum and above where it started for ``patience`` steps in a row (a loss that
+    has fallen far, say when memorising a batch, may bounce without counting). The checkpoints
+    written so far stay.
     """
+
+    def __init__(self, factor: float | None = 100.0, patience: int = 10, smoothing: float = 0.9):
+        if factor is not None and factor <= 1:
+            raise ConfigError(f"callbacks.loss_guard.factor={factor} must be above 1 (or null)")
+        self.factor = factor
+        self.patience = patience
+        self.smoothing = smoothing
+        self._smoothed: float | None = None
+        self._start = math.inf
+        self._minimum = math.inf
+        self._above = 0
 
     def on_before_backward(
         self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
     ) -> None:
-        if torch.isfinite(loss).all():
+        if not torch.isfinite(loss).all():
+            self._stop(trainer, f"the training loss became {loss.item()}")
+        if self.factor is None:
             return
+        value = float(loss.detach())
+        if self._smoothed is None:
+            self._smoothed = self._start = value
+        else:
+            self._smoothed = self.smoothing * self._smoothed + (1 - self.smoothing) * value
+        self._minimum = min(self._minimum, self._smoothed)
+        diverging = self._smoothed > max(self.factor * self._minimum, self._start)
+        self._above = self._above + 1 if diverging else 0
+        if self._above >= self.patience:
+            self._stop(
+                trainer,
+                f"the training loss diverged ({self._smoothed:.4g}, smoothed, against a minimum "
+                f"of {self._minimum:.4g} for {self.patience} steps)",
+            )
+
+    @staticmethod
+    def _stop(trainer: L.Trainer, what: str) -> None:
         saved = trainer.checkpoint_callback
         kept = (saved.last_model_path or saved.best_model_path) if saved else ""
         raise SeqlabError(
-            f"the training loss became {loss.item()} at step {trainer.global_step} "
-            f"(epoch {trainer.current_epoch}); training stopped. "
-            f"Last good checkpoint: {kept or 'none yet (no epoch finished)'}. "
+            f"{what} at step {trainer.global_step} (epoch {trainer.current_epoch}); training "
+            f"stopped. Last good checkpoint: {kept or 'none yet (no epoch finished)'}. "
             "Lower the learning rate (task.optimizer.lr) or clip gradients "
             "(trainer.gradient_clip_val=1.0)."
         )

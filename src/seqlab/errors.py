@@ -11,3 +11,10 @@ class DataError(SeqlabError):
 
 class ConfigError(SeqlabError):
     """An option value that cannot work (a bad number, an unknown choice, an incompatible pair)."""
+
+
+def print_error(error: BaseException | str) -> None:
+    """A user error as the one line every entry point prints: ``error: <what and how to fix>``."""
+    from rich.console import Console  # here, so that importing the error types stays light
+
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)

@@ -2,18 +2,39 @@
 
 ``status.json`` says what became of the run (``running``, ``finished``, ``interrupted``,
 ``failed``) so that a folder is never mistaken for a finished run, a sweep can list its failed
-jobs, and an interrupted run names the command that resumes it.
+jobs, and an interrupted run names the command that resumes it. ``.lock`` holds the PID of the
+process writing the folder: a second run into it is refused instead of interleaving its logs.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shlex
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+from omegaconf import DictConfig
+from rich.console import Console
+
+from seqlab.errors import SeqlabError, print_error
 from seqlab.outputs import write_json_atomic
 
 STATUS_FILE = "status.json"
+LOCK_FILE = ".lock"
+# what Hydra writes into the folder before the run starts: kept when a run replaces the folder
+HYDRA_OWNED = (".hydra", LOCK_FILE)
 
 
 def read_status(run_dir: Path) -> dict[str, Any]:
@@ -29,3 +50,217 @@ def write_status(run_dir: Path, status: str, **fields: Any) -> None:
     """Record ``status`` (and details such as ``error``) in the folder, keeping earlier fields."""
     record = {**read_status(run_dir), "status": status, **fields}
     write_json_atomic(Path(run_dir) / STATUS_FILE, record)
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as the one line a summary shows: a user error's message, else its type too."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return text if isinstance(error, SeqlabError) else f"{type(error).__name__}: {text}".strip()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def resume_command(run_dir: Path) -> str:
+    """The command line that continues this run in its own folder from its last checkpoint."""
+    overrides: list[str] = []
+    if HydraConfig.initialized():
+        overrides = [
+            o
+            for o in HydraConfig.get().overrides.task
+            if not o.lstrip("+~").startswith(("ckpt_path=", "overwrite=", "hydra.run.dir="))
+        ]
+    words = ["python", "train.py", *overrides, f"hydra.run.dir={run_dir}", "ckpt_path=last"]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def resume_checkpoint(ckpt_path: str | None, output_dir: Path) -> str | None:
+    """The checkpoint a run continues from: ``last`` is this folder's; a missing file is an
+    error, not a silent fresh start."""
+    if ckpt_path is None:
+        return None
+    path = output_dir / "checkpoints" / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
+    if not path.is_file():
+        if ckpt_path == "last":
+            raise SeqlabError(
+                f"ckpt_path=last, but {output_dir} holds no checkpoint to resume ({path} does "
+                "not exist); point hydra.run.dir at the folder of the run to continue, or drop "
+                "ckpt_path to start a new run"
+            )
+        raise SeqlabError(
+            f"ckpt_path={ckpt_path}: no such file; give a checkpoint written by train.py "
+            "(<run>/checkpoints/last.ckpt), or ckpt_path=last with hydra.run.dir=<run folder>"
+        )
+    return str(path)
+
+
+class RunFolder:
+    """Guards one run folder: refuses to mix a new run into results that exist or are being
+    written, and records how the run ended."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.lock = self.path / LOCK_FILE
+
+    # --- what the folder holds -------------------------------------------------------------
+    def owner(self) -> int | None:
+        """PID of a live process writing the folder (None when free or the owner is gone)."""
+        try:
+            record = json.loads(self.lock.read_text(encoding="utf-8"))
+            pid, host = int(record["pid"]), record.get("host")
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if pid == os.getpid():
+            return None
+        if host not in (None, socket.gethostname()):
+            return pid  # another machine's process (shared disk): assume it is alive
+        return pid if _alive(pid) else None
+
+    def finished(self) -> bool:
+        status = read_status(self.path).get("status")
+        return status == "finished" or (status is None and (self.path / "metrics.json").exists())
+
+    def holds_results(self) -> bool:
+        """Metrics, checkpoints or logs of an earlier run."""
+        if (self.path / "metrics.json").exists():
+            return True
+        return any((self.path / name).exists() for name in ("checkpoints", "csv", "tensorboard"))
+
+    # --- before a run ----------------------------------------------------------------------
+    def check(self, *, resume: bool, overwrite: bool) -> None:
+        """Refuse, with one line naming the ways on, a run that would mix into this folder."""
+        pid = self.owner()
+        if pid is not None:
+            raise SeqlabError(
+                f"another run (PID {pid}) is writing to {self.path}; wait for it to end, or "
+                "start this one in a new folder (drop hydra.run.dir=... or choose another). "
+                f"If no such run exists, delete {self.lock}."
+            )
+        if resume or overwrite or not self.holds_results():
+            return
+        what = "a finished run" if self.finished() else "an unfinished run"
+        raise SeqlabError(
+            f"{self.path} already holds {what}; nothing was changed. Continue it with "
+            "ckpt_path=last, start a new folder (drop hydra.run.dir=... or choose another), "
+            "or replace its results with overwrite=true."
+        )
+
+    def writable(self, setting: str) -> None:
+        """Create the folder and write a probe file in it; one line naming ``setting`` if not."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.path):
+                pass
+        except OSError as error:
+            raise SeqlabError(
+                f"cannot write the run folder {self.path} ({error.strerror}); "
+                f"choose a writable place with {setting}=<folder>"
+            ) from None
+
+    def claim(self, *, resume: bool, overwrite: bool) -> None:
+        """Take the folder for this process (lock file with its PID) after ``check``."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.check(resume=resume, overwrite=overwrite)
+        record = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
+        for _ in range(2):
+            try:
+                handle = os.open(self.lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                if self.owner() is not None:
+                    self.check(resume=resume, overwrite=overwrite)  # lost the race: refuse
+                self.lock.unlink(missing_ok=True)  # a dead owner's, or our own
+                continue
+            with os.fdopen(handle, "w") as stream:
+                stream.write(record)
+            break
+        if overwrite and not resume:
+            self.clear()
+
+    def clear(self) -> None:
+        """Remove an earlier run's results (``overwrite=true``); Hydra's files for this run stay."""
+        for entry in self.path.iterdir():
+            if entry.name in HYDRA_OWNED or entry.suffix == ".log":
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+    def release(self) -> None:
+        try:
+            record = json.loads(self.lock.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if record.get("pid") == os.getpid():
+            self.lock.unlink(missing_ok=True)
+
+    # --- around a run ----------------------------------------------------------------------
+    @contextmanager
+    def running(self, *, resume: bool, overwrite: bool) -> Iterator[None]:
+        """Claim the folder, record the run's end in ``status.json``, release the folder.
+
+        Ctrl-C and SIGTERM (Lightning stops at the next batch) mark the run ``interrupted`` and
+        print the command that resumes it; the process then exits with 130 / 143.
+        """
+        if rank_zero_only.rank != 0:  # DDP ranks > 0 share rank 0's folder
+            yield
+            return
+        self.claim(resume=resume, overwrite=overwrite)
+        command = resume_command(self.path)
+        write_status(self.path, "running", pid=os.getpid(), resume_command=command, error=None)
+        try:
+            yield
+        except (KeyboardInterrupt, SystemExit) as stop:
+            last = self.path / "checkpoints" / "last.ckpt"
+            kept = str(last) if last.exists() else None
+            write_status(self.path, "interrupted", last_checkpoint=kept)
+            Console(stderr=True, soft_wrap=True).print(
+                f"[bold yellow]interrupted:[/] the run in {self.path} did not finish. "
+                f"Resume it with:\n{command}",
+                highlight=False,
+            )
+            code = 143 if isinstance(stop, SIGTERMException) else 130
+            raise SystemExit(code) from None
+        except BaseException as error:
+            write_status(self.path, "failed", error=one_line(error))
+            raise
+        else:
+            write_status(self.path, "finished")
+        finally:
+            self.release()
+
+
+UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+class RunFolderGuard(Callback):
+    """Hydra callback: refuses a run before Hydra writes its ``.hydra`` files into the folder, so
+    a refused run changes nothing, and an unwritable run folder is one line, not a traceback."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if rank_zero_only.rank != 0:
+            return
+        HydraConfig.instance().set_config(config)
+        folder = RunFolder(config.hydra.run.dir)
+        try:
+            resume = resume_checkpoint(config.get("ckpt_path"), folder.path)
+            folder.check(resume=resume is not None, overwrite=bool(config.get("overwrite")))
+            folder.writable("hydra.run.dir")
+        except SeqlabError as error:
+            print_error(error)
+            sys.exit(1)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        HydraConfig.instance().set_config(config)
+        try:
+            RunFolder(config.hydra.sweep.dir).writable("hydra.sweep.dir")
+        except SeqlabError as error:
+            print_error(error)
+            sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import netrc
 import os
 import sys
@@ -16,11 +17,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig, open_dict
-from rich.console import Console
+from omegaconf import DictConfig, OmegaConf, open_dict
+from torch import nn
 
 from seqlab.data.spec import TaskSpec
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, print_error
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
 
@@ -52,20 +53,28 @@ def build(node: DictConfig, **kwargs: Any) -> Any:
         raise
 
 
-def build_task(task_cfg: DictConfig, model_cfg: DictConfig, spec: TaskSpec) -> L.LightningModule:
-    """The task LightningModule for a data set's spec.
+def build_task(
+    task_cfg: DictConfig, model: DictConfig | nn.Module, spec: TaskSpec
+) -> L.LightningModule:
+    """The task LightningModule for a data set's spec, around the net (or the net's config).
 
     The spec is passed after ``instantiate``: Hydra would turn the TaskSpec dataclass into a
     DictConfig on the way in.
     """
-    return build(task_cfg, net=build(model_cfg), _partial_=True)(spec=spec)
+    net = build(model) if isinstance(model, DictConfig) else model
+    return build(task_cfg, net=net, _partial_=True)(spec=spec)
 
 
-def instantiate_group(group: DictConfig | None) -> list[Any]:
-    """Every ``_target_`` entry of a config group such as ``callbacks`` or ``logger``."""
+def instantiate_group(group: DictConfig | None, **declared: Any) -> list[Any]:
+    """Every ``_target_`` entry of a config group such as ``callbacks`` or ``logger``; each of
+    ``declared`` goes to the entries whose config declares that key (``resume_step``)."""
     if not group:
         return []
-    return [instantiate(node) for node in group.values() if node and "_target_" in node]
+    return [
+        instantiate(node, **{key: value for key, value in declared.items() if key in node})
+        for node in group.values()
+        if node and "_target_" in node
+    ]
 
 
 def check_wandb_ready(logger_cfg: DictConfig | None) -> None:
@@ -94,12 +103,15 @@ def group_sweep_runs(logger_cfg: DictConfig | None) -> None:
         wandb_cfg.group = Path(HydraConfig.get().sweep.dir).name
 
 
-def build_trainer(cfg: DictConfig) -> tuple[L.Trainer, list[L.Callback], list[Any]]:
-    """Trainer with the configured callbacks and loggers."""
+def build_trainer(
+    cfg: DictConfig, resume_step: int | None = None
+) -> tuple[L.Trainer, list[L.Callback], list[Any]]:
+    """Trainer with the configured callbacks and loggers; loggers that declare ``resume_step``
+    continue their logs from that step of a resumed run."""
     check_wandb_ready(cfg.get("logger"))
     group_sweep_runs(cfg.get("logger"))
     callbacks = instantiate_group(cfg.get("callbacks"))
-    loggers = instantiate_group(cfg.get("logger"))
+    loggers = instantiate_group(cfg.get("logger"), resume_step=resume_step)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     return trainer, callbacks, loggers
 
@@ -112,12 +124,45 @@ def close_loggers(loggers: list[Any]) -> None:
             experiment.finish()
 
 
+# where each place a run writes is set, for the message when it cannot be written
+PLACES = {
+    "paths.output_dir": "hydra.run.dir",
+    "paths.cache_dir": "SEQLAB_CACHE_DIR",
+    "paths.data_dir": "SEQLAB_DATA_DIR",
+}
+
+
+def unwritable(error: OSError, cfg: DictConfig) -> SeqlabError | None:
+    """A permission or read-only-disk error as one line naming the setting that moves the place
+    (``hydra.run.dir``, ``SEQLAB_CACHE_DIR``, ``SEQLAB_DATA_DIR``); None for other errors."""
+    if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS) or not error.filename:
+        return None
+    path = Path(os.fsdecode(error.filename)).absolute()
+    setting = next(
+        (
+            name
+            for key, name in PLACES.items()
+            if (place := OmegaConf.select(cfg, key, default=None))
+            and path.is_relative_to(Path(str(place)).absolute())
+        ),
+        None,
+    )
+    fix = f"point {setting} at a writable folder" if setting else "choose a writable place"
+    return SeqlabError(f"cannot write {path} ({error.strerror}); {fix}")
+
+
 def run_cli(command: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
-    """Run an entry point; a user-fixable ``SeqlabError`` prints one message, not a traceback."""
+    """Run an entry point; a user-fixable ``SeqlabError`` (or a place it cannot write) prints
+    one message, not a traceback."""
     try:
-        return command(cfg)
+        try:
+            return command(cfg)
+        except OSError as error:
+            if (explained := unwritable(error, cfg)) is None:
+                raise
+            raise explained from error
     except SeqlabError as error:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        print_error(error)
         if in_multirun():
             raise  # the launcher records this job as failed and the sweep goes on
         sys.exit(1)

@@ -14,8 +14,11 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from seqlab.callbacks import TrainingClock
-from seqlab.cli.common import build_task, build_trainer, close_loggers
+from seqlab.cli.common import build, build_task, build_trainer, close_loggers
+from seqlab.cli.evaluate import load_checkpoint
+from seqlab.options import check_options
 from seqlab.outputs import device_name, git_commit, split_metrics, write_json_atomic
+from seqlab.runs import RunFolder, resume_checkpoint
 
 
 def choice(group: str, cfg: DictConfig) -> str:
@@ -26,20 +29,36 @@ def choice(group: str, cfg: DictConfig) -> str:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit, then validate and test the best checkpoint; returns what metrics.json holds."""
-    L.seed_everything(cfg.seed, workers=True)
+    """Fit, then validate and test the best checkpoint; returns what metrics.json holds.
+
+    Option values and the model are checked before any data are read; the run folder is
+    claimed for this process (``seqlab.runs``) and its ``status.json`` says how the run ended.
+    """
+    check_options(cfg)
     output_dir = Path(cfg.paths.output_dir)
+    resume = resume_checkpoint(cfg.get("ckpt_path"), output_dir)
+    net = build(cfg.model)  # its options are checked here, before the data are loaded
+    folder = RunFolder(output_dir)
+    with folder.running(resume=resume is not None, overwrite=bool(cfg.get("overwrite"))):
+        return _train(cfg, net, output_dir, resume)
+
+
+def _train(
+    cfg: DictConfig, net: torch.nn.Module, output_dir: Path, resume: str | None
+) -> dict[str, Any]:
+    L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    task = build_task(cfg.task, cfg.model, datamodule.spec)
+    task = build_task(cfg.task, net, datamodule.spec)
     task.run_config = OmegaConf.to_container(cfg, resolve=True)
-    trainer, callbacks, loggers = build_trainer(cfg)
+    step = int(load_checkpoint(resume).contents["global_step"]) if resume else None
+    trainer, callbacks, loggers = build_trainer(cfg, resume_step=step)
     try:
         started = time.perf_counter()
         checkpoint = None
         if task.trainable():
-            trainer.fit(task, datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=False)
+            trainer.fit(task, datamodule, ckpt_path=resume, weights_only=False)
             checkpoint = trainer.checkpoint_callback.best_model_path or None
         fit_seconds = time.perf_counter() - started
         val = trainer.validate(task, datamodule, ckpt_path=checkpoint, weights_only=False)

@@ -1,0 +1,94 @@
+"""Option values checked before any data are read: ``trainer.max_epochs=abc`` is one line.
+
+Hydra checks that a key exists, not what its value may be (the configs are untyped on purpose:
+each ``_target_`` takes its own arguments). The numeric options people type most are checked
+here, each with what it accepts; choices that belong to one class (``model.cell``) are checked by
+that class's constructor, which the run builds before it loads data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from seqlab.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number option: whole or real, with bounds, optionally ``null``."""
+
+    whole: bool = False
+    minimum: float | None = None
+    below: float | None = None  # exclusive upper bound
+    positive: bool = False
+    nullable: bool = False
+    note: str = ""
+
+    def allowed(self) -> str:
+        kind = "a whole number" if self.whole else "a number"
+        bounds = []
+        if self.positive:
+            bounds.append("> 0")
+        if self.minimum is not None:
+            bounds.append(f">= {self.minimum:g}")
+        if self.below is not None:
+            bounds.append(f"< {self.below:g}")
+        text = f"{kind} {' and '.join(bounds)}".strip()
+        if self.nullable:
+            text += " or null"
+        return text + (f" ({self.note})" if self.note else "")
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.nullable
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.whole and not isinstance(value, int):
+            return False
+        if not math.isfinite(value):
+            return False
+        if self.positive and value <= 0:
+            return False
+        if self.minimum is not None and value < self.minimum:
+            return False
+        return self.below is None or value < self.below
+
+
+WHOLE_POSITIVE = Number(whole=True, minimum=1)
+FRACTION = Number(minimum=0, below=1)
+
+OPTIONS: dict[str, Number] = {
+    "seed": Number(whole=True, minimum=0),
+    "trainer.max_epochs": Number(whole=True, minimum=-1, nullable=True, note="-1: no limit"),
+    "trainer.min_epochs": Number(whole=True, minimum=0, nullable=True),
+    "trainer.max_steps": Number(whole=True, minimum=-1, note="-1: no limit"),
+    "trainer.log_every_n_steps": WHOLE_POSITIVE,
+    "trainer.check_val_every_n_epoch": Number(whole=True, minimum=1, nullable=True),
+    "trainer.accumulate_grad_batches": WHOLE_POSITIVE,
+    "trainer.gradient_clip_val": Number(positive=True, nullable=True),
+    "data.batch_size": WHOLE_POSITIVE,
+    "data.sequence_length": WHOLE_POSITIVE,
+    "data.num_workers": Number(whole=True, minimum=0),
+    "model.hidden_size": WHOLE_POSITIVE,
+    "model.num_layers": WHOLE_POSITIVE,
+    "model.embedding_dim": WHOLE_POSITIVE,
+    "model.dropout": FRACTION,
+    "model.output_dropout": FRACTION,
+    "model.weight_drop": FRACTION,
+    "task.optimizer.lr": Number(positive=True),
+    "task.optimizer.weight_decay": Number(minimum=0),
+}
+
+
+def check_options(cfg: DictConfig) -> None:
+    """Raise one ``ConfigError`` naming the first option whose value cannot work."""
+    for key, rule in OPTIONS.items():
+        if OmegaConf.select(cfg, key, default="<absent>") == "<absent>":
+            continue
+        value = OmegaConf.select(cfg, key)
+        if not rule.accepts(value):
+            raise ConfigError(f"{key}={value!r} is not allowed: use {rule.allowed()}")
