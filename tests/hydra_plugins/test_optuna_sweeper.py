@@ -1,10 +1,18 @@
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
 import optuna
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobReturn, JobStatus
+from omegaconf import OmegaConf
 
-from hydra_plugins.seqlab_optuna_sweeper import distribution
+from hydra_plugins.seqlab_optuna_sweeper import OptunaSweeper, distribution
+from seqlab.errors import ConfigError
 from tests.cli.test_train import run_cli
-from tests.helpers import mirror_dir
+from tests.helpers import ROOT, mirror_dir
 
 
 @pytest.mark.parametrize(
@@ -24,13 +32,82 @@ def test_hydra_sweep_syntax_becomes_an_optuna_distribution(text, expected):
     assert distribution(override) == expected
 
 
-def search(tmp_path, trials: int):
+class FakeLauncher:
+    """Runs no training: each job returns a number made of its overrides, or fails."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.launched: list[list[str]] = []
+
+    def launch(self, batch, initial_job_idx):
+        self.launched.extend(batch)
+        assert len(self.launched) < 20, "the search does not end"
+        returns = []
+        for overrides in batch:
+            result = JobReturn(overrides=list(overrides), hydra_cfg=None)
+            if self.fail:
+                result.status = JobStatus.FAILED
+                result.return_value = ConfigError("model.hidden_size=-4: give a positive number")
+            else:
+                result.status = JobStatus.COMPLETED
+                result.return_value = float(len(str(overrides)))
+            returns.append(result)
+        return returns
+
+
+def fake_search(tmp_path, trials: int, launcher: FakeLauncher | None = None) -> optuna.Study:
+    sweeper = OptunaSweeper(
+        direction="minimize",
+        study_name="fake",
+        storage=f"sqlite:///{tmp_path}/study.db",
+        n_trials=trials,
+        n_jobs=1,
+        seed=42,
+        params={"model.lr": "interval(0.0, 1.0)", "model.units": "choice(8, 16, 32)"},
+    )
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    sweeper.hydra_context = SimpleNamespace(config_loader=None)
+    sweeper.launcher = launcher or FakeLauncher()
+    return sweeper.sweep([])
+
+
+def test_a_resumed_search_proposes_new_points_instead_of_replaying_the_first_ones(tmp_path):
+    fake_search(tmp_path, trials=2)
+    fake_search(tmp_path, trials=3)
+    trials = fake_search(tmp_path, trials=4).trials
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 4
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 4
+    # seeded all the same: the same commands give the same trials
+    again = tmp_path / "again"
+    again.mkdir()
+    for count in (2, 3):
+        fake_search(again, trials=count)
+    replay = fake_search(again, trials=4).trials
+    assert [t.params for t in replay] == [t.params for t in trials]
+
+
+def test_failed_trials_are_not_replaced_for_ever_and_keep_their_error(tmp_path):
+    launcher = FakeLauncher(fail=True)
+    study = fake_search(tmp_path, trials=3, launcher=launcher)
+    assert len(launcher.launched) == 3
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 3
+    assert {t.user_attrs["error"] for t in study.trials} == {
+        "model.hidden_size=-4: give a positive number"
+    }
+    # fixed, the same command runs the trials still missing
+    study = fake_search(tmp_path, trials=3)
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 3 and len(states) == 6
+
+
+def search(tmp_path, trials: int, *extra: str):
     return run_cli(
         "train.py",
         "-m",
         "hparams_search=jena_optuna",
         "debug=limit",
         "callbacks.rich_progress_bar=null",
+        *extra,
         f"hydra.sweeper.n_trials={trials}",
         f"hydra.sweep.dir={tmp_path}",
         f"hydra.sweeper.storage=sqlite:///{tmp_path}/study.db",
@@ -40,23 +117,65 @@ def search(tmp_path, trials: int):
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_interrupted_search_resumes_from_its_sqlite_study(tmp_path):
-    first = search(tmp_path, trials=1)
+def test_interrupted_search_resumes_from_its_sqlite_study_without_repeating_trials(tmp_path):
+    first = search(tmp_path, trials=2)
     assert first.returncode == 0, first.stderr[-3000:]
     study = optuna.load_study(study_name="jena_gru", storage=f"sqlite:///{tmp_path}/study.db")
-    assert len(study.trials) == 1 and study.trials[0].value > 0
+    assert len(study.trials) == 2 and all(t.value > 0 for t in study.trials)
     # a search killed mid-trial leaves that trial RUNNING in the storage
     space = {"model.hidden_size": optuna.distributions.CategoricalDistribution([16, 32, 64])}
     interrupted = study.ask(space)
-    second = search(tmp_path, trials=2)
+    second = search(tmp_path, trials=3)
     assert second.returncode == 0, second.stderr[-3000:]
+    third = search(tmp_path, trials=4)
+    assert third.returncode == 0, third.stderr[-3000:]
     trials = optuna.load_study(
         study_name="jena_gru", storage=f"sqlite:///{tmp_path}/study.db"
     ).trials
-    states = [t.state for t in trials]
-    assert states.count(optuna.trial.TrialState.COMPLETE) == 2
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 4 and len(trials) == 5
     assert trials[interrupted.number].state == optuna.trial.TrialState.FAIL
     retried = trials[interrupted.number + 1]
     assert retried.params["model.hidden_size"] == interrupted.params["model.hidden_size"]
     assert retried.value is not None
+    # the resumed searches proposed new points: no two trials ran the same parameters
+    assert len({tuple(sorted(t.params.items())) for t in complete}) == 4
     assert (tmp_path / "optimization_results.yaml").exists()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_search_whose_trials_fail_ends_with_one_line_per_trial_and_a_non_zero_exit(tmp_path):
+    # every trial fails when the Trainer is built: the search must still end, after n_trials
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "train.py",
+                "-m",
+                "hparams_search=jena_optuna",
+                "debug=limit",
+                "callbacks.rich_progress_bar=null",
+                "+trainer.no_such_option=1",
+                "hydra.sweeper.n_trials=2",
+                f"hydra.sweep.dir={tmp_path}",
+                f"hydra.sweeper.storage=sqlite:///{tmp_path}/study.db",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "WANDB_MODE": "disabled", "SEQLAB_DATA_DIR": str(mirror_dir())},
+            timeout=300,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("a search whose trials all fail did not end")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    failed = [line for line in result.stderr.splitlines() if line.startswith("error: job ")]
+    assert [line.split()[2] for line in failed] == ["trial-0", "trial-1"]
+    assert all("+trainer.no_such_option=1" in line and "no_such_option" in line for line in failed)
+    trials = optuna.load_study(
+        study_name="jena_gru", storage=f"sqlite:///{tmp_path}/study.db"
+    ).trials
+    assert [t.state for t in trials] == [optuna.trial.TrialState.FAIL] * 2
+    assert all("no_such_option" in t.user_attrs["error"] for t in trials)

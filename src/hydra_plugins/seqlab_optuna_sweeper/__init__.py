@@ -6,9 +6,17 @@ breaks with SQLAlchemy 2, so resumable searches would need an old SQLAlchemy too
 ``interval(...)``, ``tag(log, interval(...))``), trials run through whatever launcher is
 configured (basic, joblib, submitit), and the study lives in an RDB storage so an interrupted
 search resumes where it stopped.
+
+A search launches ``n_trials`` less the trials the study already completed. A failed trial is
+not replaced in the same search (a broken setting would otherwise fail trials for ever): it is
+marked FAIL with its error line, the search ends non-zero listing it (``seqlab.sweeps``), and
+running the command again runs the missing trials. The sampler is seeded from ``seed`` and the
+number of trials already in the study, so a resumed search proposes new points instead of
+replaying the first search's.
 """
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -18,9 +26,13 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
 from hydra.core.plugins import Plugins
+from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
+
+from seqlab.runs import write_status
+from seqlab.sweeps import error_line
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +120,15 @@ class OptunaSweeper(Sweeper):
         study = optuna.create_study(
             study_name=self.study_name,
             storage=self.storage,
-            sampler=optuna.samplers.TPESampler(seed=self.seed),
             direction=self.direction,
             load_if_exists=True,
         )
+        study.sampler = self._sampler(len(study.trials))
         self._retry_interrupted(study)
-        while (done := self._finished(study)) < self.n_trials:
-            count = min(self.n_jobs, self.n_trials - done)
+        budget = self.n_trials - self._finished(study)
+        launched = 0
+        while launched < budget:
+            count = min(self.n_jobs, budget - launched)
             trials = [study.ask(space) for _ in range(count)]
             batch = [
                 [*fixed, *(f"{key}={value}" for key, value in trial.params.items())]
@@ -122,13 +136,43 @@ class OptunaSweeper(Sweeper):
             ]
             results = self.launcher.launch(batch, initial_job_idx=trials[0].number)
             for trial, result in zip(trials, results, strict=True):
-                try:
-                    study.tell(trial, float(result.return_value))
-                except Exception as error:  # a failed job fails its trial, not the search
-                    log.warning(f"trial {trial.number} failed: {error}")
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                self._tell(study, trial, result)
+            launched += count
         self._report(study, sweep_dir)
         return study
+
+    def _sampler(self, trials_so_far: int) -> optuna.samplers.BaseSampler:
+        """TPE seeded from ``seed`` and the trials already in the study: the same commands give
+        the same trials, and a resumed search does not replay the points of the first one."""
+        seed = None if self.seed is None else self.seed + trials_so_far
+        return optuna.samplers.TPESampler(seed=seed)
+
+    @staticmethod
+    def _tell(study: optuna.Study, trial: optuna.Trial, result: JobReturn) -> None:
+        """The job's value completes the trial; a failed job (or one that returned no number)
+        fails it, with its error line kept as the trial's ``error`` attribute."""
+        if result.status == JobStatus.FAILED:
+            error = error_line(result._return_value)  # `return_value` would raise it again
+        else:
+            try:
+                value = float(result.return_value)
+            except (TypeError, ValueError):
+                value = math.nan
+            if math.isfinite(value):
+                study.tell(trial, value)
+                return
+            error = (
+                "the job returned no value: optimized_metric names no metric the run logs"
+                if result.return_value is None
+                else f"the job returned {result.return_value!r}, not a finite number"
+            )
+            job_dir = result.hydra_cfg.hydra.runtime.output_dir if result.hydra_cfg else None
+            if job_dir:  # so that the sweep's end lists it with the other failures
+                overrides = [str(o) for o in result.overrides or []]
+                write_status(Path(job_dir), "failed", error=error, overrides=overrides)
+        log.warning(f"trial {trial.number} failed: {error}")
+        trial.set_user_attr("error", error)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
     @staticmethod
     def _finished(study: optuna.Study) -> int:
