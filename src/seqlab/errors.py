@@ -16,5 +16,8 @@ class ConfigError(SeqlabError):
 def print_error(error: BaseException | str) -> None:
     """A user error as the one line every entry point prints: ``error: <what and how to fix>``."""
     from rich.console import Console  # here, so that importing the error types stays light
+    from rich.markup import escape  # a message may hold brackets: `logger=[csv,tensorboard]`
 
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]error:[/] {escape(str(error))}", highlight=False
+    )

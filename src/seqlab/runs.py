@@ -27,6 +27,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 from rich.console import Console
+from rich.markup import escape
 
 from seqlab.errors import SeqlabError, print_error
 from seqlab.outputs import write_json_atomic
@@ -222,8 +223,8 @@ class RunFolder:
             kept = str(last) if last.exists() else None
             write_status(self.path, "interrupted", last_checkpoint=kept)
             Console(stderr=True, soft_wrap=True).print(
-                f"[bold yellow]interrupted:[/] the run in {self.path} did not finish. "
-                f"Resume it with:\n{command}",
+                f"[bold yellow]interrupted:[/] the run in {escape(str(self.path))} did not finish. "
+                f"Resume it with:\n{escape(command)}",
                 highlight=False,
             )
             code = 143 if isinstance(stop, SIGTERMException) else 130

@@ -1,0 +1,47 @@
+"""Bad option values are one line naming the key, the value and what is allowed, before data."""
+
+import pytest
+
+from seqlab.cli.train import train
+from seqlab.errors import ConfigError
+from seqlab.options import check_options
+from tests.cli.test_train import run_cli
+from tests.helpers import compose_train
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("trainer.max_epochs=abc", "trainer.max_epochs='abc' is not allowed: use a whole number"),
+        ("trainer.max_epochs=2.5", "trainer.max_epochs=2.5 is not allowed"),
+        ("data.batch_size=0", "data.batch_size=0 is not allowed: use a whole number >= 1"),
+        ("model.hidden_size=-4", "model.hidden_size=-4 is not allowed: use a whole number >= 1"),
+        ("task.optimizer.lr=-1", "task.optimizer.lr=-1 is not allowed: use a number > 0"),
+        ("task.optimizer.lr=nan", "task.optimizer.lr=nan is not allowed"),
+        ("model.dropout=1.0", "model.dropout=1.0 is not allowed: use a number >= 0 and < 1"),
+        ("data.batch_size=true", "data.batch_size=True is not allowed"),
+    ],
+)
+def test_a_bad_value_is_refused_before_any_data_are_read(override, says, tmp_path):
+    # the data folder does not exist: reading data first would be a data error instead
+    overrides = [override, f"paths.data_dir={tmp_path / 'no-data'}", "debug=fdr"]
+    cfg = compose_train(overrides, tmp_path / "run")
+    with pytest.raises(ConfigError) as error:
+        train(cfg)
+    assert str(error.value).startswith(says)
+    assert not (tmp_path / "run" / "status.json").exists()  # refused before the folder is used
+
+
+def test_good_values_and_absent_keys_pass(tmp_path):
+    check_options(compose_train(["model=naive", "trainer.max_epochs=-1"], tmp_path))
+    check_options(compose_train(["trainer.gradient_clip_val=0.5", "seed=0"], tmp_path))
+
+
+@pytest.mark.slow
+def test_the_cli_prints_one_line(tmp_path):
+    result = run_cli("train.py", "trainer.max_epochs=abc", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: trainer.max_epochs='abc' is not allowed: use a whole number >= -1 or null "
+        "(-1: no limit)"
+    ]
