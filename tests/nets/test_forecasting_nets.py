@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from seqlab.data.spec import TaskSpec
+from seqlab.errors import ConfigError
 from seqlab.nets.baselines import Naive
 from seqlab.nets.conv import ConvGRU, WaveNet
 from seqlab.nets.encdec import EncoderDecoder
@@ -51,9 +52,9 @@ def test_seasonal_naive_copies_the_same_weekday():
 def test_seq2seq_forecasts_at_every_step():
     net = Seq2Seq(spec(horizon=14), cell="gru", hidden_size=8)
     assert net.per_step and net(torch.randn(2, 20, 3)).shape == (2, 20, 8)
-    with pytest.raises(Exception, match="continue its input series"):
+    with pytest.raises(ConfigError, match="continue its input series"):
         check_compatible(Seq2Seq, spec(lead=24))
-    with pytest.raises(ValueError, match="forwards"):
+    with pytest.raises(ConfigError, match="model.bidirectional=true: .* reads forwards"):
         Seq2Seq(spec(), bidirectional=True)
 
 
@@ -67,6 +68,14 @@ def test_conv_gru_halves_the_sequence_and_wavenet_is_causal():
     assert out.shape == (1, 20, 4)
     assert torch.equal(out[:, :10], out_later[:, :10])  # no step sees ahead
     assert WaveNet(spec(), filters=4)(x).shape == (1, 4)
+
+
+@pytest.mark.parametrize("net", [Recurrent, ConvGRU, EncoderDecoder])
+def test_weight_drop_outside_its_range_is_a_config_error(net):
+    with pytest.raises(ConfigError, match=r"model.weight_drop=1.5 must lie in \[0, 1\)"):
+        net(spec(), weight_drop=1.5)
+    with pytest.raises(ConfigError, match="model.cell='tcn' is not a recurrent cell"):
+        EncoderDecoder(spec(), cell="tcn")
 
 
 def test_encoder_decoder_teacher_forcing_and_own_forecasts():

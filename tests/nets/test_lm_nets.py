@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from seqlab.data.spec import TaskSpec
-from seqlab.errors import SeqlabError
+from seqlab.errors import ConfigError, SeqlabError
 from seqlab.nets.charlm import CharLM
 from seqlab.nets.dilated import DilatedConvLSTM
 from seqlab.nets.recurrent import Recurrent
@@ -40,6 +40,11 @@ def test_dilated_stack_is_causal():
     a, _ = net(tokens)
     b, _ = net(changed)
     assert torch.allclose(a[:, :7], b[:, :7]) and not torch.allclose(a[:, 7:], b[:, 7:])
+
+
+def test_a_cell_the_language_model_does_not_offer_is_a_config_error():
+    with pytest.raises(ConfigError, match="model.cell='rnn' is not a cell this model offers"):
+        CharLM(SPEC, cell="rnn")
 
 
 def test_mismatched_pairs_fail_naming_both_sides():

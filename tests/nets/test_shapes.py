@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from seqlab.data.spec import TaskSpec
+from seqlab.errors import ConfigError
 from seqlab.nets.baselines import Naive
 from seqlab.nets.conv import Conv1DStack
 from seqlab.nets.dense import Dense
@@ -73,9 +74,14 @@ def test_naive_has_no_head_and_no_parameters():
     assert param_count(net, head) == 0
 
 
-def test_unknown_cell_is_refused():
-    with pytest.raises(ValueError, match="cell must be one of"):
+def test_unknown_cell_or_pool_is_a_config_error():
+    with pytest.raises(
+        ConfigError,
+        match="model.cell='transformer' is not a recurrent cell; choose one of gru, lstm, rnn",
+    ):
         Recurrent(jena_spec(), cell="transformer")
+    with pytest.raises(ConfigError, match="model.pool='mean' .* choose last .* or max"):
+        Recurrent(jena_spec(), pool="mean")
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

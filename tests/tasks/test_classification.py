@@ -5,7 +5,7 @@ import torch
 
 from seqlab.cli.train import train
 from seqlab.data.spec import TaskSpec
-from seqlab.errors import SeqlabError
+from seqlab.errors import ConfigError, SeqlabError
 from seqlab.nets.recurrent import Recurrent
 from seqlab.nets.text import TextCNN
 from seqlab.tasks.classification import ClassificationTask
@@ -39,8 +39,11 @@ def tiny_run(imdb_dir, tmp_path, overrides):
         ["model=bilstm", "task.embedding_dim=8"],
         ["model=text_cnn", "model.filters=8", "model.units=8", "task.embedding_dim=8"],
         ["model=gru", "task.one_hot=true", "data.max_length=20"],
+        # the fixture's reviews (5-45 words) are shorter than conv1d's 69-step kernel stack
+        ["model=conv1d", "task.embedding_dim=8"],
+        ["model=conv_gru", "model.filters=8", "model.hidden_size=8", "task.embedding_dim=8"],
     ],
-    ids=["bow", "bilstm", "text_cnn", "one_hot_gru"],
+    ids=["bow", "bilstm", "text_cnn", "one_hot_gru", "conv1d", "conv_gru"],
 )
 def test_models_train_on_imdb_and_draw_a_confusion_matrix(imdb_dir, tmp_path, overrides):
     metrics, run = tiny_run(imdb_dir, tmp_path, overrides)
@@ -52,15 +55,24 @@ def test_models_train_on_imdb_and_draw_a_confusion_matrix(imdb_dir, tmp_path, ov
 
 
 def test_bow_needs_bags_and_sequence_models_need_sequences(imdb_dir, tmp_path):
-    # Hydra's instantiate wraps the SeqlabError the task raises; the message is what counts
     with pytest.raises(
-        Exception, match="BagOfWords cannot serve data=imdb: it reads bag inputs, not tokens"
+        ConfigError, match=r"BagOfWords cannot serve data=imdb: .* set data.output_mode=multi_hot"
     ):
         tiny_run(imdb_dir, tmp_path, ["model=bow"])
     with pytest.raises(
-        Exception, match="Recurrent cannot serve data=imdb: it reads real inputs, not bag"
+        ConfigError, match="Recurrent cannot serve data=imdb: it reads real inputs, not bag"
     ):
         tiny_run(imdb_dir, tmp_path, ["model=lstm", "data.output_mode=multi_hot"])
+
+
+@pytest.mark.parametrize("model", ["dense", "linear"])
+def test_flattening_models_refuse_reviews_of_any_length_or_train_on_padded_ones(
+    imdb_dir, tmp_path, model
+):
+    with pytest.raises(ConfigError, match="it flattens a fixed-length window.*data.pad_to=600"):
+        tiny_run(imdb_dir, tmp_path, [f"model={model}"])
+    metrics, _ = tiny_run(imdb_dir, tmp_path, [f"model={model}", "data.pad_to=50"])
+    assert 0.0 <= metrics["test"]["acc"] <= 1.0
 
 
 def test_packing_makes_padding_invisible():

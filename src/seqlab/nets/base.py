@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -34,15 +36,27 @@ class SequenceNet(nn.Module):
     # reads_future: ``forward(x, future, teacher, epoch)`` with the known future covariates of
     # each target step and, in training, the targets for teacher forcing (encoder–decoders).
     reads_future: bool = False
+    # fixed_length: the net's weights depend on the number of steps (it flattens the window), so
+    # every sample must have the spec's ``sequence_length`` steps; texts of any length will not do
+    fixed_length: bool = False
     output_size: int
 
     @classmethod
-    def incompatibility(cls, spec: TaskSpec) -> str | None:
-        """Why this architecture cannot serve ``spec``, or None when it can."""
+    def incompatibility(cls, spec: TaskSpec, **options: Any) -> str | None:
+        """Why this architecture, built with ``options`` (the ``model.*`` keys it will get),
+        cannot serve ``spec``, or None when it can. One clause for an error line, ideally with
+        the option that fixes it."""
         if spec.kind not in cls.task_kinds:
             return f"it serves {' / '.join(sorted(cls.task_kinds))} tasks, not {spec.kind}"
         if spec.input_kind not in cls.input_kinds:
             return f"it reads {' / '.join(sorted(cls.input_kinds))} inputs, not {spec.input_kind}"
+        if cls.fixed_length and spec.sequence_length is None:
+            return (
+                f"it flattens a fixed-length window, and data={spec.data_name}'s samples vary in "
+                "length; pad them to one length (data=imdb: data.pad_to=600) or choose a model "
+                "that reads any length (e.g. model=text_cnn, model=gru; or model=bow with "
+                "data.output_mode=multi_hot)"
+            )
         return None
 
     def one_hot_input(self, vocabulary: int) -> nn.Module:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from seqlab.data.spec import TaskSpec
@@ -30,8 +32,8 @@ class Naive(SequenceNet):
         self.output_size = spec.output_size
 
     @classmethod
-    def incompatibility(cls, spec: TaskSpec) -> str | None:
-        reason = super().incompatibility(spec)
+    def incompatibility(cls, spec: TaskSpec, **options: Any) -> str | None:
+        reason = super().incompatibility(spec, **options)
         if reason is None and not spec.target_index:
             reason = "it copies past target values, and this data set's inputs do not hold them"
         return reason

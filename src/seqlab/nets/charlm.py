@@ -9,7 +9,7 @@ from torch import nn
 
 from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
-from seqlab.nets.recurrent import CELLS
+from seqlab.nets.recurrent import CELLS, check_cell
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 
@@ -18,8 +18,7 @@ def recurrent_stack(
     cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float
 ) -> nn.RNNBase:
     """A batch-first LSTM / GRU stack, ``dropout`` between its layers (PyTorch's fused kernel)."""
-    if cell not in ("lstm", "gru"):
-        raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+    check_cell(cell, ("lstm", "gru"))
     return CELLS[cell](
         input_size,
         hidden_size,

@@ -12,9 +12,11 @@ from seqlab.nets.base import SequenceNet
 class Dense(SequenceNet):
     """Flatten the window, then ``units`` ReLU units (Flatten → Dense(16) in the reference)."""
 
+    fixed_length = True
+
     def __init__(self, spec: TaskSpec, units: int = 16, dropout: float = 0.0) -> None:
         super().__init__()
-        if spec.sequence_length is None:
+        if spec.sequence_length is None:  # the task checks `incompatibility` first
             raise ValueError("Dense needs fixed-length windows (spec.sequence_length)")
         self.layers = nn.Sequential(
             nn.Flatten(),
@@ -32,9 +34,11 @@ class Linear(SequenceNet):
     """The flattened window itself: with the task's linear head, a linear autoregressive model
     (the reference's ``Dense(1, input_shape=[56])``)."""
 
+    fixed_length = True
+
     def __init__(self, spec: TaskSpec) -> None:
         super().__init__()
-        if spec.sequence_length is None:
+        if spec.sequence_length is None:  # the task checks `incompatibility` first
             raise ValueError("Linear needs fixed-length windows (spec.sequence_length)")
         self.flatten = nn.Flatten()
         self.output_size = spec.sequence_length * spec.input_size

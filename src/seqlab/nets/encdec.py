@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import random
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
 from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
-from seqlab.nets.recurrent import CELLS
+from seqlab.nets.recurrent import CELLS, check_cell
 from seqlab.nets.regularization import drop_hidden_weights
 
 
@@ -30,8 +30,8 @@ class EncoderDecoder(SequenceNet):
     reads_future = True
 
     @classmethod
-    def incompatibility(cls, spec: TaskSpec) -> str | None:
-        reason = super().incompatibility(spec)
+    def incompatibility(cls, spec: TaskSpec, **options: Any) -> str | None:
+        reason = super().incompatibility(spec, **options)
         if reason is None and not spec.target_index:
             reason = "its decoder starts from the last observed target, not among the inputs"
         return reason
@@ -48,8 +48,7 @@ class EncoderDecoder(SequenceNet):
         teacher_decay: float = 0.95,
     ) -> None:
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+        check_cell(cell, CELLS)
         self.target_index = list(spec.target_index)
         self.width = len(spec.target_index)
         self.horizon = spec.horizon

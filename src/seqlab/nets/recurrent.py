@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Literal
 
 import torch
 from torch import nn
 
 from seqlab.data.spec import TaskSpec
+from seqlab.errors import ConfigError
 from seqlab.nets.base import SequenceNet
 from seqlab.nets.regularization import drop_hidden_weights, flat_weights
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def check_cell(cell: str, allowed: Collection[str]) -> None:
+    """Refuse a ``model.cell`` outside ``allowed``, naming the choices."""
+    if cell not in allowed:
+        what = "a cell this model offers" if cell in CELLS else "a recurrent cell"
+        choices = ", ".join(sorted(allowed))
+        raise ConfigError(f"model.cell={cell!r} is not {what}; choose one of {choices}")
 
 
 class Recurrent(SequenceNet):
@@ -39,10 +49,12 @@ class Recurrent(SequenceNet):
         pool: Literal["last", "max"] = "last",
     ) -> None:
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+        check_cell(cell, CELLS)
         if pool not in ("last", "max"):
-            raise ValueError(f"pool must be 'last' or 'max', got {pool!r}")
+            raise ConfigError(
+                f"model.pool={pool!r} is not a pooling of the recurrent outputs; choose last (the "
+                "final state) or max (max over the true steps)"
+            )
         self.cell = cell
         self.pool = pool
         self.rnn = CELLS[cell](

@@ -13,6 +13,8 @@ from typing import Any
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from seqlab.errors import ConfigError
+
 
 def drop_hidden_weights(rnn: nn.RNNBase, p: float) -> None:
     """Make ``rnn`` run with DropConnect rate ``p`` on its hidden-to-hidden weights in training.
@@ -22,7 +24,7 @@ def drop_hidden_weights(rnn: nn.RNNBase, p: float) -> None:
     their names and the state dict stay as they are, and evaluation uses the full weights.
     """
     if not 0.0 <= p < 1.0:
-        raise ValueError(f"weight drop must lie in [0, 1), got {p}")
+        raise ConfigError(f"model.weight_drop={p} must lie in [0, 1) (0: no DropConnect)")
     rnn.weight_drop = p
 
     def before(module: nn.RNNBase, _: Any) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from seqlab.data.spec import TaskSpec
+from seqlab.errors import ConfigError
 from seqlab.nets.recurrent import Recurrent
 
 
@@ -20,8 +23,8 @@ class Seq2Seq(Recurrent):
     per_step = True
 
     @classmethod
-    def incompatibility(cls, spec: TaskSpec) -> str | None:
-        reason = super().incompatibility(spec)
+    def incompatibility(cls, spec: TaskSpec, **options: Any) -> str | None:
+        reason = super().incompatibility(spec, **options)
         if reason is None and spec.kind != "forecasting":
             reason = "it forecasts at every time step, which only a forecasting task scores"
         if reason is None and (not spec.target_index or spec.lead != 1):
@@ -34,7 +37,10 @@ class Seq2Seq(Recurrent):
 
     def __init__(self, spec: TaskSpec, **recurrent: object) -> None:
         if recurrent.get("bidirectional"):
-            raise ValueError("a seq2seq forecaster reads forwards: its steps may not see ahead")
+            raise ConfigError(
+                "model.bidirectional=true: a seq2seq forecaster reads forwards, its steps may not "
+                "see ahead; set model.bidirectional=false"
+            )
         super().__init__(spec, **recurrent)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -18,6 +20,16 @@ class BagOfWords(SequenceNet):
 
     input_kinds = frozenset({"bag"})
     task_kinds = frozenset({"classification"})
+
+    @classmethod
+    def incompatibility(cls, spec: TaskSpec, **options: Any) -> str | None:
+        reason = super().incompatibility(spec, **options)
+        if reason is not None and spec.kind in cls.task_kinds and spec.input_kind == "tokens":
+            reason = (
+                f"it reads one bag-of-words vector per text, and data={spec.data_name} yields word "
+                "sequences; set data.output_mode=multi_hot (or count, tf_idf)"
+            )
+        return reason
 
     def __init__(
         self, spec: TaskSpec, units: tuple[int, ...] = (16,), dropout: float = 0.5

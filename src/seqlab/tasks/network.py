@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 import torch
 from torch import nn
 
 from seqlab.data.spec import TaskSpec
-from seqlab.errors import SeqlabError
+from seqlab.errors import ConfigError
 from seqlab.nets.base import SequenceNet
 
 NetFactory = Callable[..., SequenceNet]
@@ -21,15 +22,22 @@ def net_class(factory: NetFactory) -> type[SequenceNet]:
     return factory.func if isinstance(factory, partial) else factory  # type: ignore[return-value]
 
 
-def check_compatible(factory: NetFactory, spec: TaskSpec) -> None:
-    """Fail at once, naming the pair, when an architecture cannot serve a data set."""
+def net_options(factory: NetFactory) -> dict[str, Any]:
+    """The options (``model.*`` keys) a Hydra ``_partial_`` factory will build the net with."""
+    return dict(factory.keywords) if isinstance(factory, partial) else {}
+
+
+def check_compatible(factory: NetFactory, spec: TaskSpec, offered: TaskSpec | None = None) -> None:
+    """Fail at once, naming the pair, when an architecture (with its options) cannot serve a
+    data set. ``offered``: what the data set itself yields, when ``spec`` is what an input
+    adapter (an embedding) makes of it."""
     cls = net_class(factory)
-    reason = cls.incompatibility(spec)
+    reason = cls.incompatibility(spec, **net_options(factory))
     if reason is not None:
-        raise SeqlabError(
+        raise ConfigError(
             f"model {cls.__name__} cannot serve data={spec.data_name}: {reason}. "
-            f"The data set offers a {spec.describe()}; choose a model that accepts it "
-            f"(see `python train.py --help` for the model options)."
+            f"The data set offers a {(offered or spec).describe()}; "
+            "`python train.py --help` lists the models."
         )
 
 
@@ -61,7 +69,7 @@ def build_network(
     cls = net_class(factory)
     reads_tokens = "tokens" in cls.input_kinds
     adapter, net_spec = build_adapter(spec, None if reads_tokens else embedding_dim)
-    check_compatible(factory, net_spec)
+    check_compatible(factory, net_spec, offered=spec)
     net = factory(spec=net_spec)
     head = nn.Identity() if net.predicts_targets else nn.Linear(net.output_size, spec.output_size)
     return adapter, net, head

@@ -1,0 +1,63 @@
+"""Every model × data pair of conf/ trains, or is refused at set-up in one line (issue 15, item 7).
+
+One batch of train, validation and test per pair (``debug=fdr``) on the real data mirror. A pair
+the model cannot serve must end in a `SeqlabError` naming the pair (the CLI prints it as one
+``error:`` line); any other exception, at set-up or mid-training, fails the test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seqlab.cli.train import train
+from seqlab.errors import SeqlabError
+from tests.helpers import ROOT, compose_train, mirror_dir
+
+MODELS = sorted(path.stem for path in (ROOT / "conf" / "model").glob("*.yaml"))
+DATA = sorted(path.stem for path in (ROOT / "conf" / "data").glob("*.yaml"))
+
+# pairs that crashed before issue 15 and what each must do now: train, or name its fix
+EXPECTED = {
+    ("conv1d", "chicago"): "data.sequence_length=69",
+    ("conv1d", "chicago_multistep"): "model.kernel_sizes=[12,6,3]",
+    ("conv1d", "imdb"): None,  # short reviews are padded up to the kernel stack
+    ("dense", "imdb"): "data.pad_to=600",
+    ("linear", "imdb"): "data.pad_to=600",
+    ("bow", "imdb"): "data.output_mode=multi_hot",
+}
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for every pair: IMDB is tokenised once, not 19 times."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+@pytest.mark.parametrize("data", DATA)
+@pytest.mark.parametrize("model", MODELS)
+def test_every_pair_trains_or_is_refused_in_one_line(model, data, cache_dir, tmp_path):
+    overrides = [
+        f"model={model}",
+        f"data={data}",
+        "debug=fdr",
+        "callbacks.rich_progress_bar=null",
+        f"paths.data_dir={mirror_dir()}",
+        f"paths.cache_dir={cache_dir}",
+    ]
+    cfg = compose_train(overrides, tmp_path / "run")  # a fresh run folder per pair
+    try:
+        metrics = train(cfg)
+    except SeqlabError as error:
+        message = str(error)
+        assert "\n" not in message and "cannot serve data=" in message, message
+        if (model, data) in EXPECTED:
+            fix = EXPECTED[model, data]
+            assert fix is not None, f"model={model} data={data} should train: {message}"
+            assert fix in message, message
+    else:
+        assert EXPECTED.get((model, data)) is None, f"model={model} data={data} should be refused"
+        assert metrics["model"] == model and metrics["data"] == data, metrics
