@@ -8,8 +8,8 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.runs import read_status, write_status
-from seqlab.sweeps import SweepSummary, collect, error_line
+from seqlab.runs import error_line, read_status, write_status
+from seqlab.sweeps import SweepSummary, collect
 from tests.cli.test_train import run_cli
 from tests.helpers import compose_train, mirror_dir
 

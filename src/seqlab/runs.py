@@ -53,10 +53,19 @@ def write_status(run_dir: Path, status: str, **fields: Any) -> None:
     write_json_atomic(Path(run_dir) / STATUS_FILE, record)
 
 
-def one_line(error: BaseException) -> str:
-    """An exception as the one line a summary shows: a user error's message, else its type too."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return text if isinstance(error, SeqlabError) else f"{type(error).__name__}: {text}".strip()
+def error_line(error: BaseException) -> str:
+    """A job's failure in one line: a ``SeqlabError``'s message (it already says what to do);
+    for anything else ``TypeName: message`` (its first line, or the first lines up to one that
+    does not end with a colon, as in Hydra's "Error in call to target '...':" + the cause)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if isinstance(error, SeqlabError):
+        return " ".join(lines) or type(error).__name__
+    text = lines[0] if lines else ""
+    for line in lines[1:]:
+        if not text.endswith(":"):
+            break
+        text = f"{text} {line}"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _alive(pid: int) -> bool:
@@ -230,7 +239,7 @@ class RunFolder:
             code = 143 if isinstance(stop, SIGTERMException) else 130
             raise SystemExit(code) from None
         except BaseException as error:
-            write_status(self.path, "failed", error=one_line(error))
+            write_status(self.path, "failed", error=error_line(error))
             raise
         else:
             write_status(self.path, "finished")

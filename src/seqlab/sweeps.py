@@ -20,7 +20,7 @@ from rich.text import Text
 
 from seqlab.errors import SeqlabError
 from seqlab.outputs import write_text_atomic
-from seqlab.runs import STATUS_FILE, read_status, write_status
+from seqlab.runs import STATUS_FILE, error_line, read_status, write_status
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +51,6 @@ def collect(sweep_dir: Path) -> pd.DataFrame:
         )
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def error_line(error: BaseException) -> str:
-    """A job's failure in one line: a ``SeqlabError``'s message (it already says what to do);
-    for anything else ``TypeName: message`` (its first line, or the first lines up to one that
-    does not end with a colon, as in Hydra's "Error in call to target '...':" + the cause)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    if isinstance(error, SeqlabError):
-        return " ".join(lines) or type(error).__name__
-    text = lines[0] if lines else ""
-    for line in lines[1:]:
-        if not text.endswith(":"):
-            break
-        text = f"{text} {line}"
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def failed_jobs(sweep_dir: Path) -> dict[str, dict[str, Any]]:

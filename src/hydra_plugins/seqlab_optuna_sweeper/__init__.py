@@ -31,8 +31,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.runs import write_status
-from seqlab.sweeps import error_line
+from seqlab.runs import error_line, write_status
 
 log = logging.getLogger(__name__)
 
