@@ -2,6 +2,7 @@ import json
 
 import mido
 import pytest
+import torch
 from omegaconf import open_dict
 
 from seqlab.cli.generate import generate
@@ -28,7 +29,9 @@ def generate_cfg(data_dir, output_dir, ckpt, *overrides):
     return cfg
 
 
-def test_verne_charlm_trains_with_tbptt_and_generates_reproducibly(verne_dir, tmp_path):
+def test_verne_charlm_trains_with_tbptt_and_generates_reproducibly(
+    verne_dir, tmp_path, monkeypatch
+):
     overrides = [
         *TINY_LM,
         "data=verne",
@@ -48,12 +51,16 @@ def test_verne_charlm_trains_with_tbptt_and_generates_reproducibly(verne_dir, tm
     assert sample.startswith("The island") and len(sample) == len("The island") + 30 + 1
     ckpt = metrics["checkpoint"]
     texts = []
+    loads = []
+    real = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a[0]) or real(*a, **k))
     for name in ("a", "b"):
         cfg = generate_cfg(verne_dir, tmp_path / name, ckpt, 'prompt="Théß isle"', "length=25")
         info = generate(cfg)
         assert info["chars_per_s"] > 0
         texts.append((tmp_path / name / "sample.txt").read_text(encoding="utf-8"))
     assert texts[0] == texts[1] and texts[0].startswith("The isle")
+    assert [str(p) for p in loads] == [str(ckpt)] * 2  # the checkpoint is read once per run
 
 
 def test_tbptt_needs_stream_ordered_data(verne_dir, tmp_path):

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from seqlab.cli.predict import as_text, main, parse_arguments
 from seqlab.cli.train import train
@@ -26,8 +27,14 @@ def checkpoint(imdb_dir, tmp_path):
     return metrics["checkpoint"]
 
 
-def test_predict_handles_normal_empty_binary_and_huge_text(checkpoint, tmp_path, capsys):
+def test_predict_handles_normal_empty_binary_and_huge_text(
+    checkpoint, tmp_path, capsys, monkeypatch
+):
+    loads = []
+    real = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a[0]) or real(*a, **k))
     good = main([f"ckpt_path={checkpoint}", "text=great, loved it: wonderful, superb, moving!"])
+    assert [str(p) for p in loads] == [str(checkpoint)]  # the checkpoint is read once
     bad = main([f"ckpt_path={checkpoint}", "text=awful, boring, terrible, dull, a waste"])
     assert good["probability_positive"] > bad["probability_positive"]
     assert good["label"] == "positive" and bad["label"] == "negative"

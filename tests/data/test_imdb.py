@@ -103,3 +103,82 @@ def test_mirror_holds_the_reference_splits():
     for split in ("train", "test"):
         texts, labels = reviews[split]
         assert len(texts) == 25_000 and sum(labels) == 12_500
+
+
+def cache_file(tmp_path, kind):
+    (path,) = (tmp_path / "cache" / "imdb").glob(f"{kind}-*.pt")
+    return path
+
+
+def corrupt(path, how):
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "garbage":
+        path.write_bytes(bytes(range(256)) * 40)
+    elif how == "empty":
+        path.write_bytes(b"")
+    else:  # a readable torch file whose contents do not fit
+        torch.save({"splits": {"train": {"ids": torch.zeros(3)}}, "words": 7}, path)
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "empty", "foreign"])
+@pytest.mark.parametrize("kind", ["tokens", "vectors"])
+def test_a_corrupt_cache_file_is_named_and_rebuilt(imdb_dir, tmp_path, kind, how):
+    first = make(imdb_dir, tmp_path)
+    damaged = cache_file(tmp_path, kind)
+    corrupt(damaged, how)
+    if kind == "tokens":  # the fitted splits' cache would spare reading the token cache
+        cache_file(tmp_path, "vectors").unlink()
+    with pytest.warns(UserWarning, match=f"cache file {damaged}.* corrupt.*rebuilding"):
+        second = make(imdb_dir, tmp_path)
+    assert second.vectorizer.words == first.vectorizer.words
+    for split in ("train", "val", "test"):
+        assert torch.equal(second.datasets[split].flat, first.datasets[split].flat)
+        assert torch.equal(second.datasets[split].labels, first.datasets[split].labels)
+    rebuilt = torch.load(damaged, weights_only=True)  # rewritten whole
+    assert isinstance(rebuilt, dict) and "words" in (
+        rebuilt if kind == "tokens" else rebuilt["vectorizer"]
+    )
+    assert list(damaged.parent.glob(".*")) == []  # no temporary file left
+
+
+def reviews(dataset, vocabulary):
+    """(label, words) of every review of an ``int``-mode dataset, in dataset order."""
+    ids, lengths, labels = dataset.__getitems__(list(range(len(dataset))))
+    return [
+        (int(label), tuple(vocabulary[i] for i in row[:length].tolist()))
+        for row, length, label in zip(ids, dataset.true_lengths, labels, strict=True)
+    ]
+
+
+@pytest.mark.parametrize("options", [{"bucket": False}, {"output_mode": "multi_hot"}])
+def test_validation_and_test_batches_are_not_ordered_by_label(imdb_dir, tmp_path, options):
+    dm = make(imdb_dir, tmp_path, **options)
+    for loader in (dm.val_dataloader(), dm.test_dataloader()):
+        labels = next(iter(loader))[-1]  # a limited evaluation (limit_val_batches=1) sees this
+        assert set(labels.tolist()) == {0, 1}
+    for split in ("val", "test"):
+        labels = dm.datasets[split].labels.tolist()
+        assert labels != sorted(labels)
+
+
+def test_only_the_order_of_the_validation_split_changed(imdb_dir, tmp_path):
+    """The same seed holds out the same reviews as before: the seeded permutation's first 20 %."""
+    dm = make(imdb_dir, tmp_path, bucket=False)
+    corpus = imdb_module.tokenized_corpus(dm.path, tmp_path / "cache")
+    vocabulary = dm.spec.feature_names
+    known = set(vocabulary)
+    train = corpus["train"]
+    n = len(train["labels"])
+    rows = torch.randperm(n, generator=torch.Generator().manual_seed(1337))[: round(0.2 * n)]
+    expected = []
+    for row in rows.tolist():
+        begin, end = train["offsets"][row : row + 2].tolist()
+        words = [corpus["words"][i] for i in train["ids"][begin:end].tolist()]
+        expected.append(
+            (int(train["labels"][row]), tuple(w if w in known else "[UNK]" for w in words))
+        )
+    assert sorted(reviews(dm.datasets["val"], vocabulary)) == sorted(expected)
+    test = reviews(dm.datasets["test"], vocabulary)
+    assert len(test) == len(corpus["test"]["labels"]) and sorted(test) != test

@@ -244,6 +244,51 @@ def test_missing_derived_file_cannot_be_downloaded(tmp_path: Path) -> None:
     assert "not downloadable" in str(info.value)
 
 
+def test_a_bad_copy_of_the_mirror_only_jena_extract_is_not_to_be_deleted(tmp_path: Path) -> None:
+    """The hourly extract has no URL: the fix is the mirror, never "delete and re-download"."""
+    source = SOURCES["jena_hourly"]
+    path = put(tmp_path / "jena" / source.filename, CSV)
+    for check in (lambda: fetch(source, tmp_path), lambda: verify(path, source)):
+        with pytest.raises(DataError) as info:
+            check()
+        msg = str(info.value)
+        assert str(path) in msg and "Checksum mismatch" in msg
+        assert "download it again" not in msg and "re-run to download" not in msg
+        assert "do not delete" in msg and "cannot be downloaded" in msg
+        assert "mirror" in msg and "SEQLAB_DATA_DIR" in msg and "PROVENANCE.txt" in msg
+    assert path.read_bytes() == CSV
+    damaged = put(tmp_path / "derived.tgz", TGZ[: len(TGZ) // 2])  # the same for extraction
+    with pytest.raises(DataError, match="do not delete") as info:
+        extract(damaged, tmp_path / "cache", Source("derived", "derived.tgz", None))
+    assert "re-run to download" not in str(info.value)
+
+
+# --- permissions --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_downloads_and_extractions_get_a_normal_files_permissions(
+    server: LocalServer, tmp_path: Path, umask_022: None
+) -> None:
+    """Not mkstemp's 0600 / mkdtemp's 0700: others may read what the umask lets them read."""
+    url = server.serve("/tiny.tgz", TGZ)
+    path = fetch(Source("tiny", "tiny.tgz", url, sha256=(sha256(TGZ),)), tmp_path / "data")
+    plain = put(path.parent / "plain.txt", b"x")
+    assert mode(path) == mode(plain) == 0o644
+    out = extract(path, tmp_path / "cache", Source("tiny", "tiny.tgz", url))
+    assert mode(out) == mode(out.parent) == 0o755
+
+
 # --- structural checks ----------------------------------------------------------------------
 
 
@@ -318,13 +363,14 @@ def test_extract_replaces_incomplete_destination(tmp_path: Path) -> None:
 def test_truncated_archive_in_data_dir_fails_extract_cleanly(
     tmp_path: Path, filename: str, data: bytes
 ) -> None:
-    src = Source("tiny", filename, None)  # no checksum, no members: fetch cannot tell
+    url = f"https://example.org/{filename}"
+    src = Source("tiny", filename, url)  # no checksum, no members: fetch cannot tell
     put(tmp_path / "data" / "tiny" / filename, data[: len(data) * 2 // 3])
     archive = fetch(src, tmp_path / "data", download=False)
     with pytest.raises(DataError) as info:
         extract(archive, tmp_path / "cache", src)
     msg = str(info.value)
-    assert str(archive) in msg and "truncated" in msg and "Delete" in msg and "download" in msg
+    assert str(archive) in msg and "truncated" in msg and "delete" in msg and url in msg
     assert listing(tmp_path / "cache") == []  # no temp folder, no destination
 
 

@@ -11,10 +11,15 @@ from omegaconf import DictConfig
 from rich.console import Console
 
 from seqlab.cli.common import build_task
-from seqlab.cli.evaluate import load_run_config
+from seqlab.cli.evaluate import checkpoint_argument, load_checkpoint
 from seqlab.data.streams import TokenDataModule
 from seqlab.errors import SeqlabError
 from seqlab.outputs import write_json_atomic
+
+USAGE = (
+    'usage: python generate.py ckpt_path=<run>/checkpoints/best.ckpt (optional: prompt="..." '
+    "length=... temperature=... top_k=... seed=...)"
+)
 
 
 def generate(cfg: DictConfig) -> dict[str, Any]:
@@ -23,8 +28,9 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
     The same command gives the same sample: sampling draws from a generator seeded with
     ``cfg.seed``. Writes ``sample.*`` and ``generate.json`` (settings, speed) to the run folder.
     """
-    ckpt_path = Path(cfg.ckpt_path)
-    run = load_run_config(ckpt_path)
+    ckpt_path = checkpoint_argument(cfg, USAGE)
+    checkpoint = load_checkpoint(ckpt_path)
+    run = checkpoint.config
     run.data.data_dir = cfg.paths.data_dir  # the data may live elsewhere on this machine
     if "cache_dir" in run.data:
         run.data.cache_dir = cfg.paths.cache_dir
@@ -37,8 +43,7 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
     datamodule.prepare_data()
     datamodule.setup("predict")
     task = build_task(run.task, run.model, datamodule.spec)
-    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-    task.load_state_dict(checkpoint["state_dict"])
+    task.load_state_dict(checkpoint.contents["state_dict"])
     device = cfg.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

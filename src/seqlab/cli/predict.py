@@ -12,12 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from seqlab.cli.common import build_task
-from seqlab.cli.evaluate import load_run_config
+from seqlab.cli.evaluate import load_checkpoint
 from seqlab.errors import SeqlabError
 
 USAGE = 'usage: python predict.py ckpt_path=<run>/checkpoints/best.ckpt text="..." | file=<path>'
@@ -45,10 +44,10 @@ def as_text(raw: str | bytes) -> str:
 
 def load_classifier(ckpt_path: Path) -> tuple[Any, Any]:
     """The DataModule (holding the fitted vocabulary) and the task, restored from a checkpoint."""
-    run = load_run_config(ckpt_path)
-    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    checkpoint = load_checkpoint(ckpt_path)
+    run = checkpoint.config
     datamodule = instantiate(run.data)
-    state = checkpoint.get(type(datamodule).__qualname__)
+    state = checkpoint.contents.get(type(datamodule).__qualname__)
     if not hasattr(datamodule, "encode") or not state:
         raise SeqlabError(
             f"{ckpt_path} is a {OmegaConf.select(run, 'task._target_')} run on data without a "
@@ -56,7 +55,7 @@ def load_classifier(ckpt_path: Path) -> tuple[Any, Any]:
         )
     datamodule.load_state_dict(state)
     task = build_task(run.task, run.model, datamodule.publish_spec())
-    task.load_state_dict(checkpoint["state_dict"])
+    task.load_state_dict(checkpoint.contents["state_dict"])
     return datamodule, task
 
 

@@ -10,10 +10,9 @@ ones) and travels with the run in the DataModule's ``state_dict`` (stored in che
 from __future__ import annotations
 
 import io
-import os
 import re
 import tarfile
-import tempfile
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,14 @@ from seqlab.data.text import (
 )
 from seqlab.data.windows import SplitLoaders, batch_as_is
 from seqlab.errors import DataError, SeqlabError
+from seqlab.outputs import atomic_path
 
 SPLITS = ("train", "test", "unsup")
 LABELS = ("neg", "pos")  # folder names; label 0 and 1
 CLASS_NAMES = ("negative", "positive")
 _REVIEW = re.compile(r"(?:\./)?aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt")
 _CACHE_VERSION = 3  # bump when standardisation or the cache layout changes
+_VECTORS_VERSION = 4  # the fitted splits' cache: bump when the split or its order changes
 _MODES = ("int", "multi_hot", "count", "tf_idf")
 
 
@@ -129,12 +130,17 @@ def tokenized_corpus(archive: Path, cache_dir: Path | None, unsup: bool = False)
     part = "-unsup" if unsup else ""
     name = f"tokens-v{_CACHE_VERSION}{part}-{stat.st_size}-{stat.st_mtime_ns}.pt"
     cached = Path(cache_dir) / "imdb" / name if cache_dir else None
-    if cached is not None and cached.is_file():
-        corpus = torch.load(cached, weights_only=True)
-        corpus["words"] = corpus["words"].split("\n")  # one string unpickles far faster
-        return corpus
-    reviews = read_reviews(archive, unsup)
     splits = SPLITS if unsup else SPLITS[:2]
+    corpus = _load_cache(cached)
+    if corpus is not None:
+        try:
+            corpus["words"] = corpus["words"].split("\n")  # one string unpickles far faster
+            for split in splits:
+                _check_split(corpus[split], ("ids", "offsets", "labels"))
+            return corpus
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            _discard_cache(cached, error)
+    reviews = read_reviews(archive, unsup)
     texts = [t for s in splits for t in reviews[s][0]]
     words, flat, offsets = corpus_word_ids(texts)
     corpus: dict[str, Any] = {"words": words}
@@ -154,14 +160,49 @@ def tokenized_corpus(archive: Path, cache_dir: Path | None, unsup: bool = False)
 
 
 def _save_atomic(payload: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+
+
+def _load_cache(path: Path | None) -> dict[str, Any] | None:
+    """A cache file's payload; None when there is none. A file that cannot be read (truncated
+    by a full disk or a kill, garbage) is named in a warning, removed, and rebuilt by the caller."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        payload = torch.load(path, weights_only=True)
+        if not isinstance(payload, dict):
+            raise TypeError(f"it holds a {type(payload).__name__}, not a dict")
+        return payload
+    except Exception as error:  # noqa: BLE001 (whatever unpickling garbage raises)
+        _discard_cache(path, error)
+        return None
+
+
+def _check_split(split: dict[str, torch.Tensor], keys: tuple[str, str, str]) -> None:
+    """Raise ValueError unless a cached split's flat values, offsets and labels fit together."""
+    flat, offsets, labels = (split[key] for key in keys)
+    if not all(isinstance(t, torch.Tensor) for t in (flat, offsets, labels)):
+        raise ValueError("a cached split is not made of tensors")
+    if (
+        offsets.ndim != 1
+        or len(offsets) != len(labels) + 1
+        or int(offsets[0]) != 0
+        or int(offsets[-1]) != len(flat)
+        or bool((offsets.diff() < 0).any())
+    ):
+        raise ValueError("a cached split's offsets do not match its values and labels")
+
+
+def _discard_cache(path: Path, error: BaseException) -> None:
+    first = re.split(r"(?<=\.)\s|\n", str(error).strip(), maxsplit=1)[0]
+    reason = first[:160]  # its first sentence
+    warnings.warn(
+        f"the IMDB cache file {path} is corrupt ({type(error).__name__}: {reason}); "
+        "removing it and rebuilding it from the archive",
+        stacklevel=3,
+    )
+    path.unlink(missing_ok=True)
 
 
 class ImdbDataModule(SplitLoaders, L.LightningDataModule):
@@ -254,31 +295,45 @@ class ImdbDataModule(SplitLoaders, L.LightningDataModule):
         stat = path.stat()
         h = self.hparams
         name = (
-            f"vectors-v{_CACHE_VERSION}-{stat.st_size}-{stat.st_mtime_ns}-{h.max_tokens}-"
+            f"vectors-v{_VECTORS_VERSION}-{stat.st_size}-{stat.st_mtime_ns}-{h.max_tokens}-"
             f"{h.ngrams}-{h.split_seed}-{h.val_fraction}{'-idf' if self._needs_idf else ''}.pt"
         )
         cached = self.cache_dir / "imdb" / name if self.cache_dir else None
-        if self.vectorizer is None and cached is not None and cached.is_file():
-            saved = torch.load(cached, weights_only=True)
-            state = saved["vectorizer"]
-            idf = state["idf"].numpy() if self._needs_idf else None
-            self.vectorizer = Vectorizer(
-                state["words"].split("\n"), state["grams"].numpy(), idf, h.ngrams
-            )
-            return {
-                split: (d["index"].numpy(), segment_ids(d["offsets"].numpy()), d["labels"])
-                for split, d in saved["splits"].items()
-            }
+        saved = _load_cache(cached) if self.vectorizer is None else None
+        if saved is not None:
+            try:
+                state = saved["vectorizer"]
+                idf = state["idf"].numpy() if self._needs_idf else None
+                vectorizer = Vectorizer(
+                    state["words"].split("\n"), state["grams"].numpy(), idf, h.ngrams
+                )
+                for split in ("train", "val", "test"):
+                    _check_split(saved["splits"][split], ("index", "offsets", "labels"))
+                indexed = {
+                    split: (d["index"].numpy(), segment_ids(d["offsets"].numpy()), d["labels"])
+                    for split, d in saved["splits"].items()
+                }
+                self.vectorizer = vectorizer
+                return indexed
+            except (KeyError, TypeError, AttributeError, ValueError, IndexError) as error:
+                _discard_cache(cached, error)
         corpus = tokenized_corpus(path, self.cache_dir)
         words = corpus["words"]
         train = corpus["train"]
         n = len(train["labels"])
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(h.split_seed))
+        generator = torch.Generator().manual_seed(h.split_seed)
+        order = torch.randperm(n, generator=generator)
         n_val = int(round(h.val_fraction * n))
+        # The reviews come sorted by label (all negative, then all positive). Validation and test
+        # keep a seeded random order, so that their first batches (debug=limit,
+        # trainer.limit_val_batches) hold both classes and accuracy, F1 and AUROC mean something.
         parts = {
-            "train": (train, order[n_val:].sort().values),
-            "val": (train, order[:n_val].sort().values),
-            "test": (corpus["test"], None),
+            "train": (train, order[n_val:].sort().values),  # shuffled by its loader anyway
+            "val": (train, order[:n_val]),
+            "test": (
+                corpus["test"],
+                torch.randperm(len(corpus["test"]["labels"]), generator=generator),
+            ),
         }
         selected = {split: _select(split_data, rows) for split, (split_data, rows) in parts.items()}
         fitting = self.vectorizer is None

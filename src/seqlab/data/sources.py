@@ -15,7 +15,6 @@ import http.client
 import os
 import shutil
 import tarfile
-import tempfile
 import urllib.request
 import zipfile
 import zlib
@@ -33,6 +32,7 @@ from rich.progress import (
 )
 
 from seqlab.errors import DataError
+from seqlab.outputs import atomic_path, new_temp_beside
 
 _ARCHIVES = {".tar.gz": "tar", ".tgz": "tar", ".tar": "tar", ".zip": "zip"}
 _MARKER = ".seqlab-extracted"  # written last in an extraction; its presence means "complete"
@@ -76,22 +76,16 @@ def fetch(source: Source, data_dir: Path, download: bool = True) -> Path:
     if not download:
         raise DataError(_missing_message(source, data_dir, "downloading is disabled"))
     dest = Path(data_dir) / source.name / source.filename
-    tmp: Path | None = None
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        tmp = Path(name)
-        with os.fdopen(fd, "wb") as out:
-            _download(source.url, out, source.filename)
-        label = f"{source.filename} downloaded from {source.url}"
-        _check(tmp, source, label, fix="re-run; if it keeps failing, the upstream file changed")
-        os.replace(tmp, dest)  # atomic: dest is either absent or complete and verified
-        tmp = None
+        # atomic: dest is either absent or complete and verified, with a normal file's mode
+        with atomic_path(dest, suffix=".part") as tmp:
+            with tmp.open("wb") as out:
+                _download(source.url, out, source.filename)
+            label = f"{source.filename} downloaded from {source.url}"
+            _check(tmp, source, label, fix="re-run; if it keeps failing, the upstream file changed")
     except (OSError, http.client.HTTPException) as e:
         raise DataError(_missing_message(source, data_dir, f"the download failed: {e}")) from e
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
     _verified.add(_cache_key(dest, source))
     return dest
 
@@ -102,10 +96,7 @@ def verify(path: Path, source: Source) -> None:
     key = _cache_key(path, source)
     if key in _verified:
         return
-    fix = f"delete {path} and re-run to download it again"
-    if source.url:
-        fix += f" (or download it yourself from {source.url})"
-    _check(path, source, str(path), fix)
+    _check(path, source, str(path), _replace_fix(path, source))
     _verified.add(key)
 
 
@@ -118,14 +109,14 @@ def extract(archive: Path, cache_dir: Path, source: Source) -> Path:
     if not archive.is_file():
         raise DataError(f"Cannot extract {archive}: no such file. Fetch it first.")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    tmp = new_temp_beside(dest, suffix=".tmp", directory=True)  # a normal folder's mode
     try:
         try:
             _unpack(archive, tmp)
         except _CORRUPT as e:
             raise DataError(
                 f"Cannot extract {archive}: the archive is truncated, corrupt or unsafe ({e}). "
-                f"Delete {archive} and re-run to download it again (or copy in a good one)."
+                f"Fix: {_replace_fix(archive, source)}."
             ) from e
         (tmp / _MARKER).write_text(f"complete extraction of {archive}\n")
         if dest.exists() and not (dest / _MARKER).exists():
@@ -141,6 +132,22 @@ def extract(archive: Path, cache_dir: Path, source: Source) -> Path:
             with contextlib.suppress(OSError):
                 dest.parent.rmdir()  # leave nothing behind after a failed first extraction
     return dest
+
+
+def _replace_fix(path: Path, source: Source) -> str:
+    """How to replace a bad copy of ``source``: download it again, or, for a file that cannot be
+    downloaded (the Jena hourly extract exists only in the offline data mirror), copy it back."""
+    if source.url:
+        return (
+            f"delete {path} and re-run to download it again "
+            f"(or download it yourself from {source.url})"
+        )
+    return (
+        f"do not delete it: {source.filename} cannot be downloaded again (it is derived from "
+        f"upstream data and only the offline data mirror holds it). Copy a good one over it from "
+        f"the mirror's {source.name}/ folder (see the mirror's README.md and PROVENANCE.txt), or "
+        f"point SEQLAB_DATA_DIR at the mirror (../shared/data in this project's checkout and CI)"
+    )
 
 
 def _candidates(source: Source, data_dir: Path) -> list[Path]:
