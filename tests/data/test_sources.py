@@ -224,6 +224,22 @@ def test_http_error_and_unreachable_server(server: LocalServer, tmp_path: Path) 
     assert listing(tmp_path / "tiny") == []
 
 
+def test_a_failed_download_leaves_no_half_made_data_directory(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    (tmp_path / "kept").mkdir()
+    for src in (
+        Source("tiny", "tiny.tgz", server.url("/missing.tgz")),  # 404
+        Source("tiny", "tiny.csv.zip", server.serve("/t.zip", ZIP), sha256=("0" * 64,)),
+    ):
+        with pytest.raises(DataError):
+            fetch(src, tmp_path / "new" / "data")
+        assert not (tmp_path / "new").exists()
+        with pytest.raises(DataError):
+            fetch(src, tmp_path / "kept")
+        assert (tmp_path / "kept").is_dir() and listing(tmp_path / "kept") == []
+
+
 # --- missing files --------------------------------------------------------------------------
 
 

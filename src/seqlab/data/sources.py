@@ -76,6 +76,7 @@ def fetch(source: Source, data_dir: Path, download: bool = True) -> Path:
     if not download:
         raise DataError(_missing_message(source, data_dir, "downloading is disabled"))
     dest = Path(data_dir) / source.name / source.filename
+    created = _missing_folders(dest.parent)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         # atomic: dest is either absent or complete and verified, with a normal file's mode
@@ -85,9 +86,29 @@ def fetch(source: Source, data_dir: Path, download: bool = True) -> Path:
             label = f"{source.filename} downloaded from {source.url}"
             _check(tmp, source, label, fix="re-run; if it keeps failing, the upstream file changed")
     except (OSError, http.client.HTTPException) as e:
+        _remove_empty(created)
         raise DataError(_missing_message(source, data_dir, f"the download failed: {e}")) from e
+    except BaseException:
+        _remove_empty(created)
+        raise
     _verified.add(_cache_key(dest, source))
     return dest
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its ancestors that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Undo the folders a failed download created: a data directory is not left half-made."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def verify(path: Path, source: Source) -> None:

@@ -1,0 +1,56 @@
+"""A place the run cannot write is one line naming the setting that moves it."""
+
+import errno
+
+import pytest
+from omegaconf import OmegaConf
+
+from seqlab.cli.common import unwritable
+from tests.cli.test_train import run_cli
+from tests.helpers import mirror_dir
+
+PATHS = OmegaConf.create(
+    {"paths": {"output_dir": "/runs/a", "cache_dir": "/cache", "data_dir": "/data"}}
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "setting"),
+    [
+        ("/runs/a/csv/metrics.csv", "hydra.run.dir"),
+        ("/cache/imdb/tokens.pt", "SEQLAB_CACHE_DIR"),
+        ("/data/jena", "SEQLAB_DATA_DIR"),
+    ],
+)
+def test_the_setting_that_moves_the_place_is_named(path, setting):
+    error = unwritable(PermissionError(errno.EACCES, "Permission denied", path), PATHS)
+    assert (
+        str(error)
+        == f"cannot write {path} (Permission denied); point {setting} at a writable folder"
+    )
+
+
+def test_other_os_errors_are_not_explained_away():
+    assert unwritable(FileNotFoundError(errno.ENOENT, "No such file", "/cache/x"), PATHS) is None
+    assert (
+        unwritable(OSError(errno.EROFS, "Read-only file system", "/elsewhere"), PATHS) is not None
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_an_unwritable_cache_is_one_line(tmp_path):
+    result = run_cli(
+        "train.py",
+        "data=chorales",
+        "model=charlm",
+        "debug=fdr",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        env={"SEQLAB_DATA_DIR": str(mirror_dir()), "SEQLAB_CACHE_DIR": "/sys/seqlab-cache"},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: cannot write /sys/seqlab-cache (Operation not permitted); "
+        "point SEQLAB_CACHE_DIR at a writable folder"
+    )
+    assert "Traceback" not in result.stderr
