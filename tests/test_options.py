@@ -20,11 +20,16 @@ from tests.helpers import compose_train
         ("task.optimizer.lr=nan", "task.optimizer.lr=nan is not allowed"),
         ("model.dropout=1.0", "model.dropout=1.0 is not allowed: use a number >= 0 and < 1"),
         ("data.batch_size=true", "data.batch_size=True is not allowed"),
+        ("model.cell=foo", "model.cell='foo' is not a recurrent cell; choose one of gru, lstm"),
+        ("model.pool=avg", "model.pool='avg' is not a pooling"),
+        ("model=seq2seq +model.bidirectional=true", "model.bidirectional=true: a seq2seq"),
+        ("model=charlm model.cell=rnn", "model.cell='rnn' is not a cell this model offers"),
+        ("model=conv1d model.kernel_sizes=[4,0]", "model.filters=[8, 8, 8] and model.kernel"),
     ],
 )
 def test_a_bad_value_is_refused_before_any_data_are_read(override, says, tmp_path):
     # the data folder does not exist: reading data first would be a data error instead
-    overrides = [override, f"paths.data_dir={tmp_path / 'no-data'}", "debug=fdr"]
+    overrides = [*override.split(), f"paths.data_dir={tmp_path / 'no-data'}", "debug=fdr"]
     cfg = compose_train(overrides, tmp_path / "run")
     with pytest.raises(ConfigError) as error:
         train(cfg)

@@ -12,19 +12,9 @@ from seqlab.nets.dense import Dense, Linear
 from seqlab.nets.text import BagOfWords
 from seqlab.tasks.network import build_network, check_compatible
 from tests.nets.test_shapes import jena_spec
+from tests.tasks.test_network import TEXT
 
 CHICAGO = replace(jena_spec(features=1), data_name="chicago", sequence_length=56, target_index=(0,))
-TEXT = replace(
-    jena_spec(),
-    data_name="imdb",
-    kind="classification",
-    input_kind="tokens",
-    input_size=100,
-    sequence_length=None,
-    target_index=(),
-    target_mean=(),
-    target_std=(),
-)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from seqlab.cli.evaluate import load_checkpoint
 from seqlab.options import check_options
 from seqlab.outputs import device_name, git_commit, split_metrics, write_json_atomic
 from seqlab.runs import RunFolder, resume_checkpoint
+from seqlab.tasks.network import check_net_options
 
 
 def choice(group: str, cfg: DictConfig) -> str:
@@ -37,7 +38,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     check_options(cfg)
     output_dir = Path(cfg.paths.output_dir)
     resume = resume_checkpoint(cfg.get("ckpt_path"), output_dir)
-    net = build(cfg.model)  # its options are checked here, before the data are loaded
+    net = build(cfg.model)
+    check_net_options(net)  # model.cell=foo is refused before the data are loaded
     folder = RunFolder(output_dir)
     with folder.running(resume=resume is not None, overwrite=bool(cfg.get("overwrite"))):
         return _train(cfg, net, output_dir, resume)

@@ -42,6 +42,12 @@ class SequenceNet(nn.Module):
     output_size: int
 
     @classmethod
+    def check_options(cls, **options: Any) -> None:
+        """Refuse option values that cannot work whatever the data (``model.cell=foo``) with a
+        ``ConfigError`` naming the ``model.*`` key. Called with the options a config sets before
+        any data are read, and by ``__init__`` with all of them."""
+
+    @classmethod
     def incompatibility(cls, spec: TaskSpec, **options: Any) -> str | None:
         """Why this architecture, built with ``options`` (the ``model.*`` keys it will get),
         cannot serve ``spec``, or None when it can. One clause for an error line, ideally with

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -12,13 +12,14 @@ from seqlab.nets.base import SequenceNet
 from seqlab.nets.recurrent import CELLS, check_cell
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
+LM_CELLS = ("lstm", "gru")  # cells whose state the language-model task carries and steps
 
 
 def recurrent_stack(
     cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float
 ) -> nn.RNNBase:
     """A batch-first LSTM / GRU stack, ``dropout`` between its layers (PyTorch's fused kernel)."""
-    check_cell(cell, ("lstm", "gru"))
+    check_cell(cell, LM_CELLS)
     return CELLS[cell](
         input_size,
         hidden_size,
@@ -38,6 +39,11 @@ class CharLM(SequenceNet):
 
     input_kinds = frozenset({"tokens"})
     task_kinds = frozenset({"language_model"})
+
+    @classmethod
+    def check_options(cls, **options: Any) -> None:
+        if "cell" in options:
+            check_cell(options["cell"], LM_CELLS)
 
     def __init__(
         self,

@@ -57,6 +57,21 @@ class Conv1DStack(SequenceNet):
     """
 
     @classmethod
+    def check_options(cls, **options: Any) -> None:
+        filters = list(options.get("filters", (8, 8, 8)))
+        kernel_sizes = list(options.get("kernel_sizes", KERNEL_SIZES))
+        if len(filters) != len(kernel_sizes) or not kernel_sizes:
+            raise ConfigError(
+                f"model.filters={filters} and model.kernel_sizes={kernel_sizes} need one entry "
+                "per convolution, at least one"
+            )
+        for key, values in (("filters", filters), ("kernel_sizes", kernel_sizes)):
+            if min(values) < 1:
+                raise ConfigError(f"model.{key}={values}: every entry must be 1 or more")
+        if options.get("pool_size", POOL_SIZE) < 1:
+            raise ConfigError(f"model.pool_size={options['pool_size']} must be 1 or more")
+
+    @classmethod
     def incompatibility(
         cls,
         spec: TaskSpec,
@@ -95,16 +110,7 @@ class Conv1DStack(SequenceNet):
         pool_size: int = POOL_SIZE,
     ) -> None:
         super().__init__()
-        if len(filters) != len(kernel_sizes) or not len(kernel_sizes):
-            raise ConfigError(
-                f"model.filters={list(filters)} and model.kernel_sizes={list(kernel_sizes)} need "
-                "one entry per convolution, at least one"
-            )
-        for key, values in (("filters", filters), ("kernel_sizes", kernel_sizes)):
-            if min(values) < 1:
-                raise ConfigError(f"model.{key}={list(values)}: every entry must be 1 or more")
-        if pool_size < 1:
-            raise ConfigError(f"model.pool_size={pool_size} must be 1 or more")
+        self.check_options(filters=filters, kernel_sizes=kernel_sizes, pool_size=pool_size)
         layers: list[nn.Module] = []
         channels = spec.input_size
         for i, (width, kernel) in enumerate(zip(filters, kernel_sizes, strict=True)):

@@ -36,6 +36,11 @@ class EncoderDecoder(SequenceNet):
             reason = "its decoder starts from the last observed target, not among the inputs"
         return reason
 
+    @classmethod
+    def check_options(cls, **options: Any) -> None:
+        if "cell" in options:
+            check_cell(options["cell"], CELLS)
+
     def __init__(
         self,
         spec: TaskSpec,
@@ -48,7 +53,7 @@ class EncoderDecoder(SequenceNet):
         teacher_decay: float = 0.95,
     ) -> None:
         super().__init__()
-        check_cell(cell, CELLS)
+        self.check_options(cell=cell)
         self.target_index = list(spec.target_index)
         self.width = len(spec.target_index)
         self.horizon = spec.horizon

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -36,6 +36,16 @@ class Recurrent(SequenceNet):
     backward final states side by side.
     """
 
+    @classmethod
+    def check_options(cls, **options: Any) -> None:
+        if "cell" in options:
+            check_cell(options["cell"], CELLS)
+        if options.get("pool", "last") not in ("last", "max"):
+            raise ConfigError(
+                f"model.pool={options['pool']!r} is not a pooling of the recurrent outputs; "
+                "choose last (the final state) or max (max over the true steps)"
+            )
+
     def __init__(
         self,
         spec: TaskSpec,
@@ -49,12 +59,7 @@ class Recurrent(SequenceNet):
         pool: Literal["last", "max"] = "last",
     ) -> None:
         super().__init__()
-        check_cell(cell, CELLS)
-        if pool not in ("last", "max"):
-            raise ConfigError(
-                f"model.pool={pool!r} is not a pooling of the recurrent outputs; choose last (the "
-                "final state) or max (max over the true steps)"
-            )
+        self.check_options(cell=cell, pool=pool, bidirectional=bidirectional)
         self.cell = cell
         self.pool = pool
         self.rnn = CELLS[cell](

@@ -35,12 +35,17 @@ class Seq2Seq(Recurrent):
             )
         return reason
 
-    def __init__(self, spec: TaskSpec, **recurrent: object) -> None:
-        if recurrent.get("bidirectional"):
+    @classmethod
+    def check_options(cls, **options: Any) -> None:
+        if options.get("bidirectional"):
             raise ConfigError(
                 "model.bidirectional=true: a seq2seq forecaster reads forwards, its steps may not "
                 "see ahead; set model.bidirectional=false"
             )
+        super().check_options(**options)
+
+    def __init__(self, spec: TaskSpec, **recurrent: Any) -> None:
+        self.check_options(**recurrent)
         super().__init__(spec, **recurrent)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,11 @@ def net_options(factory: NetFactory) -> dict[str, Any]:
     return dict(factory.keywords) if isinstance(factory, partial) else {}
 
 
+def check_net_options(factory: NetFactory) -> None:
+    """The architecture's own check of the options its config sets, before any data are read."""
+    net_class(factory).check_options(**net_options(factory))
+
+
 def check_compatible(factory: NetFactory, spec: TaskSpec, offered: TaskSpec | None = None) -> None:
     """Fail at once, naming the pair, when an architecture (with its options) cannot serve a
     data set. ``offered``: what the data set itself yields, when ``spec`` is what an input
