@@ -7,6 +7,7 @@ from typing import Literal
 
 TaskKind = Literal["forecasting", "classification", "language_model"]
 InputKind = Literal["real", "tokens", "bag"]  # bag: one vector per text (bag of n-grams)
+IGNORE = -100  # target of a padding position: no loss, no accuracy (cross_entropy's default)
 
 
 @dataclass(frozen=True)

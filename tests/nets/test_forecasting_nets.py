@@ -1,13 +1,13 @@
 import pytest
 import torch
 
-from seqlab.data.spec import TaskSpec
 from seqlab.errors import ConfigError
 from seqlab.nets.baselines import Naive
 from seqlab.nets.conv import ConvGRU, WaveNet
 from seqlab.nets.encdec import EncoderDecoder
 from seqlab.nets.recurrent import Recurrent
 from seqlab.nets.seq2seq import Seq2Seq
+from seqlab.spec import TaskSpec
 from seqlab.tasks.network import check_compatible
 
 

@@ -3,11 +3,11 @@ from functools import partial
 import pytest
 import torch
 
-from seqlab.data.spec import TaskSpec
 from seqlab.errors import ConfigError, SeqlabError
 from seqlab.nets.charlm import CharLM
 from seqlab.nets.dilated import DilatedConvLSTM
 from seqlab.nets.recurrent import Recurrent
+from seqlab.spec import TaskSpec
 from seqlab.tasks.network import build_network
 
 SPEC = TaskSpec("verne", "language_model", "tokens", input_size=11, output_size=11)

@@ -3,12 +3,12 @@ import copy
 import pytest
 import torch
 
-from seqlab.data.spec import TaskSpec
 from seqlab.errors import ConfigError
 from seqlab.nets.baselines import Naive
 from seqlab.nets.conv import Conv1DStack
 from seqlab.nets.dense import Dense
 from seqlab.nets.recurrent import Recurrent
+from seqlab.spec import TaskSpec
 from seqlab.tasks.network import build_network
 
 

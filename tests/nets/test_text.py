@@ -2,8 +2,8 @@ import math
 
 import torch
 
-from seqlab.data.spec import TaskSpec
 from seqlab.nets.text import BagOfWords
+from seqlab.spec import TaskSpec
 
 
 def test_bag_of_words_starts_from_keras_glorot_uniform_and_zero_bias():

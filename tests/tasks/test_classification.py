@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from seqlab.cli.train import train
-from seqlab.data.spec import TaskSpec
 from seqlab.errors import ConfigError, SeqlabError
 from seqlab.nets.recurrent import Recurrent
 from seqlab.nets.text import TextCNN
+from seqlab.spec import TaskSpec
 from seqlab.tasks.classification import ClassificationTask
 from tests.helpers import compose_train
 

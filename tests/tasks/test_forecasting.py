@@ -4,9 +4,9 @@ from functools import partial
 import torch
 
 from seqlab.cli.train import train
-from seqlab.data.spec import TaskSpec
 from seqlab.nets.recurrent import Recurrent
 from seqlab.nets.seq2seq import Seq2Seq
+from seqlab.spec import TaskSpec
 from seqlab.tasks.forecasting import ForecastingTask
 from tests.helpers import TINY_RUN, compose_train
 from tests.nets.test_shapes import jena_spec

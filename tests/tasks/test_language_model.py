@@ -2,8 +2,8 @@ from functools import partial
 
 import torch
 
-from seqlab.data.spec import TaskSpec
 from seqlab.nets.charlm import CharLM
+from seqlab.spec import TaskSpec
 from seqlab.tasks.language_model import LanguageModelTask, sample_next
 
 SPEC = TaskSpec("verne", "language_model", "tokens", input_size=9, output_size=9)

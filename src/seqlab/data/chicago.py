@@ -9,17 +9,16 @@ the 57th day of the validation span and every model is scored on the same target
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 
-from seqlab.data import sources
-from seqlab.data.spec import TaskSpec
-from seqlab.data.windows import SplitLoaders, WindowDataset, window_starts
+from seqlab.data.base import DataModule
+from seqlab.data.windows import WindowDataset, window_starts
 from seqlab.errors import DataError
+from seqlab.spec import TaskSpec
 
 MEMBER = "ridership/CTA_-_Ridership_-_Daily_Boarding_Totals.csv"
 COLUMNS = ("date", "day_type", "bus", "rail", "total")  # the upstream header, renamed
@@ -82,7 +81,7 @@ def known_in_advance(frame: pd.DataFrame, calendar: bool) -> pd.DataFrame:
     return pd.concat(parts, axis=1).astype("float32")
 
 
-class ChicagoDataModule(SplitLoaders, L.LightningDataModule):
+class ChicagoDataModule(DataModule):
     """CTA ridership windows: ``sequence_length`` days in, the next ``horizon`` days of ``target``.
 
     ``features=univariate`` feeds the target series only; ``multivariate`` feeds bus, rail and
@@ -106,27 +105,15 @@ class ChicagoDataModule(SplitLoaders, L.LightningDataModule):
         num_workers: int = 0,
         download: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(data_dir, cache_dir)
         self.save_hyperparameters(logger=False)
-        self.data_dir = Path(data_dir)
-        self.cache_dir = Path(cache_dir)
-        self.path: Path | None = None
-        self.datasets: dict[str, WindowDataset] = {}
-        self.spec: TaskSpec | None = None
-        self.provenance: dict[str, Any] = {}
 
-    def prepare_data(self) -> None:
-        source = sources.SOURCES["chicago"]
-        archive = sources.fetch(source, self.data_dir, download=self.hparams.download)
-        self.path = sources.extract(archive, self.cache_dir, source) / MEMBER
+    def locate(self) -> Path:
+        return self.extracted("chicago") / MEMBER
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.spec is not None:
-            return
+    def build(self, path: Path) -> None:
         self._check_options()
-        if self.path is None:
-            self.prepare_data()
-        frame = load_ridership(self.path)
+        frame = load_ridership(path)
         targets = TARGETS[self.hparams.target]
         known = known_in_advance(frame, self.hparams.calendar)
         table = frame[["bus", "rail"]] * SCALE
@@ -174,7 +161,7 @@ class ChicagoDataModule(SplitLoaders, L.LightningDataModule):
             feature_names=tuple(inputs.columns),
         )
         self.provenance = {
-            "file": str(self.path),
+            "file": str(path),
             "rows": len(frame),
             "features": list(inputs.columns),
             "covariates": list(known.columns),

@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqlab.data import sources
-from seqlab.data.spec import TaskSpec
 from seqlab.data.streams import TokenDataModule, next_token_windows, range_starts
 from seqlab.errors import DataError
 from seqlab.music import plot_piano_roll, write_midi, write_wav
+from seqlab.spec import TaskSpec
 
 ROOT = "jsb_chorales"
 SPLITS = {"train": "train", "val": "valid", "test": "test"}  # ours → the archive's folders
@@ -75,26 +74,15 @@ class ChoralesDataModule(TokenDataModule):
         sample_chords: int = 56,
         download: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(data_dir, cache_dir)
         self.save_hyperparameters(logger=False)
-        self.data_dir = Path(data_dir)
-        self.cache_dir = Path(cache_dir)
-        self.folder: Path | None = None
         self.chorales: dict[str, list[np.ndarray]] = {}
         self.sample_length = sample_chords * VOICES
 
-    def prepare_data(self) -> None:
-        self.folder = self._extract()
+    def locate(self) -> Path:
+        return self.extracted("chorales") / ROOT
 
-    def _extract(self) -> Path:
-        source = sources.SOURCES["chorales"]
-        archive = sources.fetch(source, self.data_dir, self.hparams.download)
-        return sources.extract(archive, self.cache_dir, source) / ROOT
-
-    def setup(self, stage: str | None = None) -> None:
-        if self.spec is not None:
-            return
-        folder = self.folder or self._extract()
+    def build(self, folder: Path) -> None:
         for split, name in SPLITS.items():
             files = sorted((folder / name).glob("chorale_*.csv"))
             if not files:
@@ -115,6 +103,11 @@ class ChoralesDataModule(TokenDataModule):
                     split_starts.append(range_starts(offset, offset + len(tokens), length, stride))
                 pieces.append(tokens)
                 offset += len(tokens)
+            if not split_starts:
+                raise DataError(
+                    f"data=chorales: no {split} chorale has the {self.hparams.window_chords + 1} "
+                    f"chords a window reads (data.window_chords + 1); lower data.window_chords"
+                )
             starts[split] = torch.cat(split_starts)
         series = torch.cat(pieces)
         self.datasets = {s: next_token_windows(series, starts[s], length) for s in SPLITS}

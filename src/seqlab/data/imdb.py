@@ -17,13 +17,11 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from seqlab.data import sources
-from seqlab.data.spec import TaskSpec
+from seqlab.data.base import DataModule
 from seqlab.data.text import (
     Bags,
     BucketBatchSampler,
@@ -33,9 +31,9 @@ from seqlab.data.text import (
     corpus_word_ids,
     segment_ids,
 )
-from seqlab.data.windows import SplitLoaders, batch_as_is
 from seqlab.errors import DataError, SeqlabError
 from seqlab.outputs import atomic_path
+from seqlab.spec import TaskSpec
 
 SPLITS = ("train", "test", "unsup")
 LABELS = ("neg", "pos")  # folder names; label 0 and 1
@@ -205,7 +203,7 @@ def _discard_cache(path: Path, error: BaseException) -> None:
     path.unlink(missing_ok=True)
 
 
-class ImdbDataModule(SplitLoaders, L.LightningDataModule):
+class ImdbDataModule(DataModule):
     """Train 25k (``val_fraction`` held out, seeded), test 25k; vocabulary from training only.
 
     ``output_mode`` ``int`` gives padded id sequences (batches ``(ids, lengths, labels)``,
@@ -229,7 +227,7 @@ class ImdbDataModule(SplitLoaders, L.LightningDataModule):
         num_workers: int = 0,
         download: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(data_dir, cache_dir)
         self.save_hyperparameters(logger=False)
         if output_mode not in _MODES:
             raise SeqlabError(f"data.output_mode must be one of {_MODES}, got {output_mode!r}")
@@ -238,25 +236,14 @@ class ImdbDataModule(SplitLoaders, L.LightningDataModule):
                 "data.output_mode=int gives word sequences and needs data.ngrams=1; "
                 "bigrams go with multi_hot, count or tf_idf"
             )
-        self.data_dir = Path(data_dir)
-        self.cache_dir = Path(cache_dir) if cache_dir else None
-        self.path: Path | None = None
         self.vectorizer: Vectorizer | None = None
-        self.datasets: dict[str, Sequences | Bags] = {}
-        self.spec: TaskSpec | None = None
-        self.provenance: dict[str, Any] = {}
 
-    def prepare_data(self) -> None:
-        self.path = sources.fetch(sources.SOURCES["imdb"], self.data_dir, self.hparams.download)
+    def locate(self) -> Path:
+        return self.fetch("imdb")
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.spec is not None:
-            return
-        path = self.path or sources.fetch(
-            sources.SOURCES["imdb"], self.data_dir, self.hparams.download
-        )
+    def build(self, path: Path) -> None:
         for split, (index, texts, labels) in self._indexed(path).items():
-            self.datasets[split] = self._build(index, texts, labels)
+            self.datasets[split] = self._dataset(index, texts, labels)
         self.spec = self.publish_spec()
         self.provenance = {
             "file": str(path),
@@ -365,7 +352,7 @@ class ImdbDataModule(SplitLoaders, L.LightningDataModule):
             _save_atomic({"vectorizer": state, "splits": splits}, cached)
         return indexed
 
-    def _build(self, index: np.ndarray, texts: np.ndarray, labels: torch.Tensor) -> Any:
+    def _dataset(self, index: np.ndarray, texts: np.ndarray, labels: torch.Tensor) -> Any:
         """The split's dataset in the configured output mode."""
         count = len(labels)
         if self.hparams.output_mode == "int":
@@ -380,7 +367,7 @@ class ImdbDataModule(SplitLoaders, L.LightningDataModule):
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, ...]:
         """New texts as one batch of model inputs (no labels), with the fitted vocabulary."""
         index, numbers = self.vectorizer.index(*self.vectorizer.word_ids(texts))
-        dataset = self._build(index, numbers, torch.zeros(len(texts), dtype=torch.int64))
+        dataset = self._dataset(index, numbers, torch.zeros(len(texts), dtype=torch.int64))
         return dataset.__getitems__(list(range(len(texts))))[:-1]
 
     def state_dict(self) -> dict[str, Any]:
@@ -390,22 +377,15 @@ class ImdbDataModule(SplitLoaders, L.LightningDataModule):
         if "vectorizer" in state_dict and self.vectorizer is None:
             self.vectorizer = Vectorizer.from_state_dict(state_dict["vectorizer"])
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def batching(self, split: str) -> dict[str, Any]:
+        """Training batches of similar lengths (`BucketBatchSampler`) when texts are not padded
+        to one length: little padding, still shuffled."""
         dataset = self.datasets[split]
-        workers = self.hparams.num_workers
-        size = self.hparams.batch_size
         if isinstance(dataset, Sequences) and self.hparams.bucket and not self.hparams.pad_to:
-            sampler = BucketBatchSampler(dataset.lengths, size, shuffle, self.hparams.split_seed)
-            options: dict[str, Any] = {"batch_sampler": sampler}
-        else:
-            options = {"batch_size": size, "shuffle": shuffle}
-        return DataLoader(
-            dataset,
-            collate_fn=batch_as_is,
-            num_workers=workers,
-            persistent_workers=workers > 0,
-            **options,
-        )
+            shuffle, seed = split == "train", self.hparams.split_seed
+            sampler = BucketBatchSampler(dataset.lengths, self.hparams.batch_size, shuffle, seed)
+            return {"batch_sampler": sampler}
+        return super().batching(split)
 
 
 def _select(

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 
 from seqlab.data import sources
-from seqlab.data.spec import TaskSpec
+from seqlab.data.base import DataModule
 from seqlab.data.tables import Table, read_csv_table
-from seqlab.data.windows import SplitLoaders, WindowDataset, window_starts
+from seqlab.data.windows import WindowDataset, window_starts
 from seqlab.errors import DataError
+from seqlab.spec import TaskSpec
 
 TIME_COLUMN = "Date Time"
 TIME_FORMAT = "%d.%m.%Y %H:%M:%S"
@@ -58,7 +57,7 @@ def cycles(index: pd.DatetimeIndex) -> pd.DataFrame:
     return pd.DataFrame(columns, index=index)
 
 
-class JenaDataModule(SplitLoaders, L.LightningDataModule):
+class JenaDataModule(DataModule):
     """Chronological 50 / 25 / 25 % split, standardised with training statistics only.
 
     A sample is ``sequence_length`` hourly steps of every feature; its target is ``target`` the
@@ -85,30 +84,19 @@ class JenaDataModule(SplitLoaders, L.LightningDataModule):
         num_workers: int = 0,
         download: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(data_dir)
         self.save_hyperparameters(logger=False)
-        self.data_dir = Path(data_dir)
-        self.path: Path | None = None
-        self.datasets: dict[str, WindowDataset] = {}
-        self.spec: TaskSpec | None = None
-        self.provenance: dict[str, Any] = {}
 
-    def prepare_data(self) -> None:
-        self.path = self._locate()
-
-    def _locate(self) -> Path:
+    def locate(self) -> Path:
         canonical, hourly = sources.SOURCES["jena"], sources.SOURCES["jena_hourly"]
         for source in (canonical, hourly):
             found = sources.find(source, self.data_dir)
             if found is not None:
                 sources.verify(found, source)
                 return found
-        return sources.fetch(canonical, self.data_dir, download=self.hparams.download)
+        return self.fetch("jena")
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.spec is not None:
-            return
-        path = self.path or self._locate()
+    def build(self, path: Path) -> None:
         canonical = path.name == sources.SOURCES["jena"].filename
         table = load_jena(path, every=STEPS_PER_HOUR if canonical else 1)
         columns = self._select(table.columns, path)

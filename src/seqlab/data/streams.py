@@ -14,15 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import torch
-from torch.utils.data import DataLoader
 
-from seqlab.data.spec import TaskSpec
-from seqlab.data.windows import WindowDataset, batch_as_is
+from seqlab.data.base import DataModule
+from seqlab.data.windows import WindowDataset
 from seqlab.errors import SeqlabError
-
-IGNORE = -100  # target of padding positions: no loss, no accuracy (cross_entropy's default)
+from seqlab.spec import IGNORE
 
 
 def range_starts(begin: int, end: int, length: int, stride: int) -> torch.Tensor:
@@ -74,52 +71,32 @@ def stream_windows(tokens: torch.Tensor, streams: int, length: int) -> StreamWin
     return StreamWindows(inputs, targets, streams, length)
 
 
-class TokenDataModule(L.LightningDataModule):
-    """Loaders and the generation interface shared by the language-modelling data sets.
+class TokenDataModule(DataModule):
+    """A language-modelling data set: `LanguageData` with the stream layout of `stream_windows`.
 
     A dataset made by `stream_windows` is loaded in stream order, one row per stream (the
     task may carry its state across batches); any other is loaded in batches of
-    ``batch_size``, shuffled for training. Subclasses fill ``datasets`` and ``spec`` in
-    ``setup`` and say how a prompt becomes tokens and tokens become a sample on disk.
+    ``batch_size``, shuffled for training. Subclasses say how a prompt becomes tokens and
+    tokens become a sample on disk.
     """
 
-    sample_length: int = 500  # tokens generated for the end-of-training sample
-    token_name: str = "tokens"  # what a token is, for speed reports ("chars", "notes")
-    never_generate: tuple[int, ...] = ()  # token ids a sample must not contain (e.g. "unknown")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.datasets: dict[str, WindowDataset] = {}
-        self.spec: TaskSpec | None = None
-        self.provenance: dict[str, Any] = {}
+    sample_length: int = 500
+    token_name: str = "tokens"
+    never_generate: tuple[int, ...] = ()
 
     def streamed(self, split: str) -> bool:
-        """Whether consecutive batches of ``split`` continue the same streams."""
         return isinstance(self.datasets[split], StreamWindows)
 
-    def _loader(self, split: str) -> DataLoader:
+    def batching(self, split: str) -> dict[str, Any]:
         dataset = self.datasets[split]
-        if self.streamed(split):
-            size, shuffle = dataset.streams, False
-        else:
-            size, shuffle = self.hparams.batch_size, split == "train"
-        return DataLoader(dataset, batch_size=size, shuffle=shuffle, collate_fn=batch_as_is)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train")
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
+        if isinstance(dataset, StreamWindows):
+            return {"batch_size": dataset.streams, "shuffle": False}
+        return super().batching(split)
 
     def prompt_tokens(self, prompt: str | None) -> torch.Tensor:
-        """The token ids generation starts from; ``None``: the data set's default prompt."""
         raise NotImplementedError
 
     def write_sample(self, tokens: torch.Tensor, prompt_length: int, path: Path) -> list[Path]:
-        """Save a generated sequence (prompt included) beside ``path`` (suffixes added)."""
         raise NotImplementedError
 
 

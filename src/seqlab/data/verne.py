@@ -8,8 +8,6 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data import sources
-from seqlab.data.spec import TaskSpec
 from seqlab.data.streams import (
     TokenDataModule,
     check_order,
@@ -18,6 +16,7 @@ from seqlab.data.streams import (
     stream_windows,
 )
 from seqlab.errors import DataError
+from seqlab.spec import TaskSpec
 
 START_MARKER = "*** START OF"
 END_MARKERS = ("End of the Project Gutenberg", "*** END OF")
@@ -82,22 +81,17 @@ class VerneDataModule(TokenDataModule):
         sample_length: int = 600,
         download: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(data_dir)
         check_order(train_order)
         self.save_hyperparameters(logger=False)
-        self.data_dir = Path(data_dir)
-        self.path: Path | None = None
         self.vocab: list[str] = []
         self.index: dict[str, int] = {}
         self.sample_length = sample_length
 
-    def prepare_data(self) -> None:
-        self.path = sources.fetch(sources.SOURCES["verne"], self.data_dir, self.hparams.download)
+    def locate(self) -> Path:
+        return self.fetch("verne")
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.spec is not None:
-            return
-        path = self.path or sources.fetch(sources.SOURCES["verne"], self.data_dir, False)
+    def build(self, path: Path) -> None:
         body = book_body(path.read_bytes(), path)
         n_val = int(self.hparams.val_fraction * len(body))
         n_test = int(self.hparams.test_fraction * len(body))
@@ -112,12 +106,18 @@ class VerneDataModule(TokenDataModule):
             "test": (n_train + n_val, len(body)),
         }
         for split, (begin, end) in bounds.items():
-            if split == "train" and self.hparams.train_order == "shuffle":
-                starts = range_starts(begin, end, length, self.hparams.train_stride or length)
-                self.datasets[split] = next_token_windows(series, starts, length)
-            else:
-                streams = self.hparams.batch_size if split == "train" else self.hparams.eval_streams
-                self.datasets[split] = stream_windows(series[begin:end], streams, length)
+            shuffled = split == "train" and self.hparams.train_order == "shuffle"
+            streams = "batch_size" if split == "train" else "eval_streams"
+            try:
+                if shuffled:
+                    starts = range_starts(begin, end, length, self.hparams.train_stride or length)
+                    self.datasets[split] = next_token_windows(series, starts, length)
+                else:
+                    count = self.hparams[streams]
+                    self.datasets[split] = stream_windows(series[begin:end], count, length)
+            except ValueError as error:
+                fix = "sequence_length" if shuffled else streams
+                raise DataError(f"data=verne, {split} split: {error}; lower data.{fix}") from error
         unknown = {split: int((series[b:e] == 0).sum()) for split, (b, e) in bounds.items()}
         self.spec = TaskSpec(
             data_name="verne",

@@ -6,10 +6,8 @@ indexing operation, so memory stays O(series) and the loader costs one gather pe
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 
 def window_starts(
@@ -82,39 +80,3 @@ class WindowDataset(Dataset):
         if self.covariates is None:
             return x, y
         return x, y, self.covariates[rows]
-
-
-def batch_as_is(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    """Collate for datasets whose ``__getitems__`` already returns a whole batch."""
-    return batch
-
-
-class SplitLoaders:
-    """The three split loaders of a DataModule (a mixin); only the training split is shuffled.
-
-    Needs ``self.datasets`` (split → dataset) and ``batch_size`` / ``num_workers`` hparams.
-    A DataModule that batches differently (length buckets, say) overrides ``_loader`` only.
-    """
-
-    datasets: dict[str, WindowDataset]
-    hparams: Any
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        workers = self.hparams.num_workers
-        return DataLoader(
-            self.datasets[split],
-            batch_size=self.hparams.batch_size,
-            shuffle=shuffle,
-            collate_fn=batch_as_is,
-            num_workers=workers,
-            persistent_workers=workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)

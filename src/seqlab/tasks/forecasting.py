@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MinMetric
 
-from seqlab.data.spec import TaskSpec
 from seqlab.plots import plot_fan, plot_forecast
+from seqlab.spec import TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network
 

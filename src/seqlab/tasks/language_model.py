@@ -13,9 +13,9 @@ from lightning.pytorch.loggers import WandbLogger
 from torch.nn import functional as F
 from torchmetrics import MeanMetric, MinMetric
 
-from seqlab.data.spec import TaskSpec
-from seqlab.data.streams import IGNORE, TokenDataModule
+from seqlab.data.base import LanguageData
 from seqlab.errors import SeqlabError
+from seqlab.spec import IGNORE, TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network
 
@@ -54,12 +54,14 @@ def sample_next(
 class LanguageModelTask(SeqlabTask):
     """Cross-entropy over the vocabulary at every step of every window.
 
-    Where a split's loader is stream-ordered, the hidden state is carried from one batch to the
-    next, detached, so the model sees context longer than one window while gradients flow
-    through ``sequence_length`` steps only (truncated backpropagation through time); the state
-    starts from zero at each epoch and each evaluation pass, separately for every split.
-    Elsewhere every window starts from a zero state. ``tbptt`` null follows the data's layout;
-    false never carries the state (a model trained on independent windows, evaluated as such).
+    The DataModule is read through `LanguageData`: which splits are stream-ordered, how a
+    prompt and a sample look. Where a split is stream-ordered, the hidden state is carried from
+    one batch to the next, detached, so the model sees context longer than one window while
+    gradients flow through ``sequence_length`` steps only (truncated backpropagation through
+    time); the state starts from zero at each epoch and each evaluation pass, separately for
+    every split. Elsewhere every window starts from a zero state. ``tbptt`` null follows the
+    data's layout; false never carries the state (a model trained on independent windows,
+    evaluated as such).
     Reported: ``loss`` (nats per token), ``bpc`` (bits per token), ``ppl`` (perplexity) and
     ``acc`` (next-token accuracy).
     """
@@ -140,9 +142,14 @@ class LanguageModelTask(SeqlabTask):
                 "set offers it) or task.tbptt=null"
             )
 
+    def _data(self) -> LanguageData | None:
+        """The trainer's DataModule, read through `LanguageData` only (None: loaders without
+        one, as in a bare ``trainer.fit(task, loader)``)."""
+        return getattr(self.trainer, "datamodule", None)
+
     def _streamed(self, split: str) -> bool:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        return isinstance(datamodule, TokenDataModule) and datamodule.streamed(split)
+        data = self._data()
+        return data is not None and data.streamed(split)
 
     def _start(self, split: str) -> None:
         self.carried[split] = None
@@ -194,7 +201,7 @@ class LanguageModelTask(SeqlabTask):
 
     def write_sample(
         self,
-        datamodule: TokenDataModule,
+        datamodule: LanguageData,
         path: Path,
         prompt: str | None = None,
         length: int | None = None,
@@ -225,10 +232,10 @@ class LanguageModelTask(SeqlabTask):
         }
 
     def write_artifacts(self, output_dir: Path, title: str) -> list[Path]:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if not isinstance(datamodule, TokenDataModule):
+        data = self._data()
+        if data is None:
             return []
-        info = self.write_sample(datamodule, output_dir / "sample")
+        info = self.write_sample(data, output_dir / "sample")
         files = [Path(f) for f in info["files"]]
         for logger in self.loggers:
             if isinstance(logger, WandbLogger):

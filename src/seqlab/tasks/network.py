@@ -10,9 +10,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqlab.data.spec import TaskSpec
 from seqlab.errors import ConfigError
 from seqlab.nets.base import SequenceNet
+from seqlab.spec import TaskSpec
 
 NetFactory = Callable[..., SequenceNet]
 
