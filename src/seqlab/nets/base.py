@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqlab.data.spec import TaskSpec
+from seqlab.spec import TaskSpec
 
 
 class OneHot(nn.Module):
@@ -21,6 +21,20 @@ class OneHot(nn.Module):
         return nn.functional.one_hot(ids, self.size).float()
 
 
+def per_step_incompatibility(spec: TaskSpec) -> str | None:
+    """Why forecasts at every time step cannot be trained on ``spec``, or None: the task reads
+    the targets of the earlier steps off the window, so the targets must continue the inputs."""
+    if spec.kind != "forecasting":
+        return "it forecasts at every time step, which only a forecasting task scores"
+    if not spec.target_index or spec.lead != 1:
+        return (
+            "it needs targets that continue its input series (the target columns among the "
+            "inputs, the first target the step after the window; on Jena set "
+            "data.horizon=data.delay)"
+        )
+    return None
+
+
 class SequenceNet(nn.Module):
     """Base of the architectures: ``forward(x)`` maps ``(batch, time, features)`` to features.
 
@@ -31,8 +45,13 @@ class SequenceNet(nn.Module):
     input_kinds: frozenset[str] = frozenset({"real"})
     task_kinds: frozenset[str] = frozenset({"forecasting", "classification"})
     predicts_targets: bool = False
-    # per_step: features at every time step, ``(batch, time, output_size)`` (seq2seq models).
+    # per_step: features at every time step, ``(batch, time, output_size)`` (seq2seq models);
+    # a net may offer it as an option instead (``model.per_step``, WaveNet). Either way the data
+    # must let the task score every step (`per_step_incompatibility`).
     per_step: bool = False
+    # reads_lengths: ``forward(x, lengths=...)`` takes the true lengths of right-padded sequences
+    # (texts), so padding never reaches the features; other nets read the padding as steps.
+    reads_lengths: bool = False
     # reads_future: ``forward(x, future, teacher, epoch)`` with the known future covariates of
     # each target step and, in training, the targets for teacher forcing (encoder–decoders).
     reads_future: bool = False
@@ -63,6 +82,11 @@ class SequenceNet(nn.Module):
                 "that reads any length (e.g. model=text_cnn, model=gru; or model=bow with "
                 "data.output_mode=multi_hot)"
             )
+        if options.get("per_step", cls.per_step):
+            steps = per_step_incompatibility(spec)
+            if steps is not None and "per_step" in options:
+                return f"with model.per_step=true {steps}; or set model.per_step=false"
+            return steps
         return None
 
     def one_hot_input(self, vocabulary: int) -> nn.Module:

@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
+from seqlab.spec import TaskSpec
 
 
 class Naive(SequenceNet):

@@ -7,26 +7,12 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
-from seqlab.nets.recurrent import CELLS, check_cell
+from seqlab.nets.recurrent import check_cell, recurrent_stack
+from seqlab.spec import TaskSpec
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 LM_CELLS = ("lstm", "gru")  # cells whose state the language-model task carries and steps
-
-
-def recurrent_stack(
-    cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float
-) -> nn.RNNBase:
-    """A batch-first LSTM / GRU stack, ``dropout`` between its layers (PyTorch's fused kernel)."""
-    check_cell(cell, LM_CELLS)
-    return CELLS[cell](
-        input_size,
-        hidden_size,
-        num_layers=num_layers,
-        batch_first=True,
-        dropout=dropout if num_layers > 1 else 0.0,
-    )
 
 
 class CharLM(SequenceNet):
@@ -55,6 +41,7 @@ class CharLM(SequenceNet):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        self.check_options(cell=cell)
         self.embedding = nn.Embedding(spec.input_size, embedding_dim)
         self.rnn = recurrent_stack(cell, embedding_dim, hidden_size, num_layers, dropout)
         self.dropout = nn.Dropout(dropout)

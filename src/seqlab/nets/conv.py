@@ -9,11 +9,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqlab.data.spec import TaskSpec
 from seqlab.errors import ConfigError
-from seqlab.nets.base import SequenceNet
+from seqlab.nets.base import SequenceNet, per_step_incompatibility
 from seqlab.nets.recurrent import Recurrent
-from seqlab.nets.seq2seq import Seq2Seq
+from seqlab.spec import TaskSpec
 
 KERNEL_SIZES = (24, 12, 6)
 POOL_SIZE = 2
@@ -176,13 +175,6 @@ class WaveNet(SequenceNet):
     them; otherwise only the last step's features are used.
     """
 
-    @classmethod
-    def incompatibility(cls, spec: TaskSpec, per_step: bool = False, **options: Any) -> str | None:
-        reason = super().incompatibility(spec, **options)
-        if reason is None and per_step and (steps := Seq2Seq.incompatibility(spec)) is not None:
-            reason = f"with model.per_step=true {steps}; or set model.per_step=false"
-        return reason
-
     def __init__(
         self,
         spec: TaskSpec,
@@ -193,8 +185,8 @@ class WaveNet(SequenceNet):
         per_step: bool = False,
     ) -> None:
         super().__init__()
-        if per_step and Seq2Seq.incompatibility(spec) is not None:  # the task checks first
-            raise ValueError(f"per_step: {Seq2Seq.incompatibility(spec)}")
+        if per_step and (steps := per_step_incompatibility(spec)) is not None:
+            raise ConfigError(f"model.per_step=true: {steps}")  # the task checks this first
         layers: list[nn.Module] = []
         channels = spec.input_size
         for dilation in dilations:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
+from seqlab.spec import TaskSpec
 
 
 class Dense(SequenceNet):

@@ -6,9 +6,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
-from seqlab.nets.charlm import recurrent_stack
+from seqlab.nets.recurrent import recurrent_stack
+from seqlab.spec import TaskSpec
 
 State = tuple[list[torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None] | None
 

@@ -8,10 +8,10 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
-from seqlab.nets.recurrent import CELLS, check_cell
+from seqlab.nets.recurrent import CELLS, check_cell, recurrent_stack
 from seqlab.nets.regularization import drop_hidden_weights
+from seqlab.spec import TaskSpec
 
 
 class EncoderDecoder(SequenceNet):
@@ -58,10 +58,9 @@ class EncoderDecoder(SequenceNet):
         self.width = len(spec.target_index)
         self.horizon = spec.horizon
         self.teacher_forcing, self.teacher_decay = teacher_forcing, teacher_decay
-        stack = {"num_layers": num_layers, "batch_first": True}
-        stack["dropout"] = dropout if num_layers > 1 else 0.0
-        self.encoder = CELLS[cell](spec.input_size, hidden_size, **stack)
-        self.decoder = CELLS[cell](self.width + spec.covariates, hidden_size, **stack)
+        stack = (hidden_size, num_layers, dropout)
+        self.encoder = recurrent_stack(cell, spec.input_size, *stack)
+        self.decoder = recurrent_stack(cell, self.width + spec.covariates, *stack)
         for rnn in (self.encoder, self.decoder):
             if weight_drop:
                 drop_hidden_weights(rnn, weight_drop)

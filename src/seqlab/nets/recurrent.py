@@ -8,10 +8,10 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from seqlab.data.spec import TaskSpec
 from seqlab.errors import ConfigError
 from seqlab.nets.base import SequenceNet
 from seqlab.nets.regularization import drop_hidden_weights, flat_weights
+from seqlab.spec import TaskSpec
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -22,6 +22,27 @@ def check_cell(cell: str, allowed: Collection[str]) -> None:
         what = "a cell this model offers" if cell in CELLS else "a recurrent cell"
         choices = ", ".join(sorted(allowed))
         raise ConfigError(f"model.cell={cell!r} is not {what}; choose one of {choices}")
+
+
+def recurrent_stack(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    bidirectional: bool = False,
+) -> nn.RNNBase:
+    """A batch-first stack of ``num_layers`` cells on PyTorch's fused kernel, ``dropout`` between
+    its layers (none for a single layer, where PyTorch would warn)."""
+    check_cell(cell, CELLS)
+    return CELLS[cell](
+        input_size,
+        hidden_size,
+        num_layers=num_layers,
+        batch_first=True,
+        bidirectional=bidirectional,
+        dropout=dropout if num_layers > 1 else 0.0,
+    )
 
 
 class Recurrent(SequenceNet):
@@ -35,6 +56,8 @@ class Recurrent(SequenceNet):
     (see ``nets/regularization.py``). For a bidirectional stack the features are the forward and
     backward final states side by side.
     """
+
+    reads_lengths = True
 
     @classmethod
     def check_options(cls, **options: Any) -> None:
@@ -62,13 +85,8 @@ class Recurrent(SequenceNet):
         self.check_options(cell=cell, pool=pool, bidirectional=bidirectional)
         self.cell = cell
         self.pool = pool
-        self.rnn = CELLS[cell](
-            spec.input_size,
-            hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            bidirectional=bidirectional,
-            dropout=dropout if num_layers > 1 else 0.0,
+        self.rnn = recurrent_stack(
+            cell, spec.input_size, hidden_size, num_layers, dropout, bidirectional
         )
         if weight_drop:
             drop_hidden_weights(self.rnn, weight_drop)

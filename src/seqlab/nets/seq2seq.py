@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
-from seqlab.data.spec import TaskSpec
 from seqlab.errors import ConfigError
 from seqlab.nets.recurrent import Recurrent
+from seqlab.spec import TaskSpec
 
 
 class Seq2Seq(Recurrent):
@@ -21,19 +21,7 @@ class Seq2Seq(Recurrent):
     """
 
     per_step = True
-
-    @classmethod
-    def incompatibility(cls, spec: TaskSpec, **options: Any) -> str | None:
-        reason = super().incompatibility(spec, **options)
-        if reason is None and spec.kind != "forecasting":
-            reason = "it forecasts at every time step, which only a forecasting task scores"
-        if reason is None and (not spec.target_index or spec.lead != 1):
-            reason = (
-                "it needs targets that continue its input series (the target columns among the "
-                "inputs, the first target the step after the window; on Jena set "
-                "data.horizon=data.delay)"
-            )
-        return reason
+    reads_lengths = False  # every step is scored: windows of one length, no padding
 
     @classmethod
     def check_options(cls, **options: Any) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqlab.data.spec import TaskSpec
 from seqlab.nets.base import SequenceNet
+from seqlab.spec import TaskSpec
 
 
 class BagOfWords(SequenceNet):
@@ -58,6 +58,8 @@ class TextCNN(SequenceNet):
     The reference's sentiment CNN: Conv1D(250, 3, relu) → GlobalMaxPooling1D → Dense(250) →
     Dropout(0.2) → relu. With ``lengths`` the windows that lie in padding are left out of the max.
     """
+
+    reads_lengths = True
 
     def __init__(
         self,

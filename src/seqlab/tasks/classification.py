@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,9 +15,9 @@ from torchmetrics.classification import (
     BinaryF1Score,
 )
 
-from seqlab.data.spec import TaskSpec
 from seqlab.errors import SeqlabError
 from seqlab.plots import plot_confusion
+from seqlab.spec import TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network, check_compatible, net_class
 
@@ -30,8 +29,8 @@ class ClassificationTask(SeqlabTask):
     ``(ids, lengths, labels)`` for token sequences. Token ids reach the net as trainable
     embeddings (``embedding_dim``), as one-hot vectors (``one_hot=True``), or embeddings
     initialised from ``pretrained_embeddings`` (a file from ``scripts/pretrain_embeddings.py``,
-    matched word by word, optionally frozen). Nets whose ``forward`` takes ``lengths`` get them,
-    so they can skip the padding.
+    matched word by word, optionally frozen). Nets that declare ``reads_lengths`` get the true
+    lengths, so they can skip the padding.
     """
 
     def __init__(
@@ -64,7 +63,6 @@ class ClassificationTask(SeqlabTask):
         self.pretrained_embeddings = pretrained_embeddings
         if freeze_embeddings and isinstance(self.adapter, nn.Embedding):
             self.adapter.weight.requires_grad_(False)
-        self.takes_lengths = "lengths" in inspect.signature(self.net.forward).parameters
         self.loss_fn = nn.BCEWithLogitsLoss()
         metrics = MetricCollection(
             {"acc": BinaryAccuracy(), "f1": BinaryF1Score(), "auroc": BinaryAUROC()}
@@ -105,7 +103,7 @@ class ClassificationTask(SeqlabTask):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """One logit per text."""
         features = self.adapter(x)
-        if self.takes_lengths and lengths is not None:
+        if self.net.reads_lengths and lengths is not None:
             out = self.net(features, lengths=lengths)
         else:
             out = self.net(features)
