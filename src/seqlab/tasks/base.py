@@ -38,6 +38,11 @@ class SeqlabTask(L.LightningModule):
         """False for parameter-free baselines, which are evaluated but never fitted."""
         return any(p.requires_grad for p in self.parameters())
 
+    def loss(self, batch: Any) -> torch.Tensor:
+        """One training batch's loss from a fresh state: forward and loss, no logging, metrics
+        or state carried across batches; what a plain PyTorch loop would optimise (benchmarks)."""
+        raise NotImplementedError
+
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(params=self.parameters())
         if self.scheduler_factory is None:

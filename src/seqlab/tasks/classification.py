@@ -114,6 +114,9 @@ class ClassificationTask(SeqlabTask):
         logits = self(*inputs)
         return self.loss_fn(logits, labels.float()), logits
 
+    def loss(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return self._step(batch)[0]
+
     def training_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
         loss, logits = self._step(batch)
         labels = batch[-1]

@@ -96,6 +96,9 @@ class ForecastingTask(SeqlabTask):
             loss = self.loss_fn(pred, y)
         return loss, self.natural(pred), self.natural(y)
 
+    def loss(self, batch: Batch) -> torch.Tensor:
+        return self._step(batch)[0]
+
     def training_step(self, batch: Batch, _: int) -> torch.Tensor:
         loss, pred, target = self._step(batch)
         self.train_mae.update(pred, target)

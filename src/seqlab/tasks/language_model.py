@@ -107,6 +107,12 @@ class LanguageModelTask(SeqlabTask):
         self.means[f"{split}_acc"].update((logits[scored].argmax(-1) == y[scored]).float())
         return losses.mean()
 
+    def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x, y = batch
+        logits, _ = self(x)
+        scored = y != IGNORE
+        return F.cross_entropy(logits[scored], y[scored])
+
     def _log_epoch(self, split: str) -> float:
         nll = float(self.means[f"{split}_nll"].compute())
         bpc = nll / math.log(2)
