@@ -42,8 +42,8 @@ def _standardizer() -> normalizers.Normalizer:
 def split_words(texts: Sequence[str]) -> list[list[str]]:
     """Each text standardised (by the ``tokenizers`` normaliser) and split on whitespace.
 
-    Word lookup is a Python dict, not a ``tokenizers`` model: building an ``Encoding`` object per
-    review (token strings, offsets, masks) cost three times more than the whole lookup here.
+    Word lookup is a Python dict, not a ``tokenizers`` model, which would build an ``Encoding``
+    object per review (token strings, offsets, masks) that costs more than the lookup itself.
     """
     normalize = _standardizer().normalize_str
     return [normalize(text).split() for text in texts]
@@ -311,8 +311,8 @@ class Bags:
     """Texts as bags of n-grams: a dense (batch, vocabulary) row per text, built per batch.
 
     The texts' vocabulary indices are kept as they are, grouped by text, and counted only when
-    a batch asks for them: counting all of them up front meant sorting 22 million bigram entries,
-    two seconds of every start. ``mode`` is ``multi_hot`` (presence), ``count`` or ``tf_idf``
+    a batch asks for them: counting all of them up front would sort every bigram entry of the
+    corpus at every start. ``mode`` is ``multi_hot`` (presence), ``count`` or ``tf_idf``
     (count × idf). A batch is ``(features, labels)``.
     """
 

@@ -106,8 +106,9 @@ class Recurrent(SequenceNet):
         ``W_ih · onehot(id)`` is column ``id`` of ``W_ih``. The embedding's row ``id`` holds that
         column for every direction side by side, and the first layer's input weights become a
         fixed selection of its own direction's block. The net computes exactly what it computed
-        on one-hot vectors (same initial weights, same gradients), without a batch × steps ×
-        vocabulary tensor: 6 GB per IMDB batch of 128 reviews of 600 words.
+        on one-hot vectors (same initial weights, same gradients), without materialising a
+        batch × steps × vocabulary tensor, which for long texts and a large vocabulary does not
+        fit in memory.
         """
         rnn = self.rnn
         if rnn.input_size != vocabulary:
@@ -143,9 +144,9 @@ class Recurrent(SequenceNet):
     def _masked(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The final states of right-padded sequences, exactly as with ``pack_padded_sequence``.
 
-        A packed batch makes PyTorch's CPU kernels step through time op by op (4x slower than the
-        fused kernel in this project's measurements). Instead every layer and direction runs as
-        one fused call over the padded batch: the forward direction's state is read at each
+        A packed batch makes PyTorch's CPU kernels step through time op by op, far slower than
+        the fused kernel (``benchmarks/`` compares the two). Instead every layer and direction
+        runs as one fused call over the padded batch: the forward direction's state is read at each
         sequence's last true step (padding comes after it), and the backward direction reads each
         sequence reversed *within its length*, so it too starts at the sequence's true end and its
         padding trails. Outputs are un-reversed before the next layer, so stacked layers only
