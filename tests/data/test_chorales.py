@@ -45,6 +45,12 @@ def test_prompt_is_the_start_of_a_test_chorale(chorales_dir, tmp_path):
         dm.prompt_tokens("9")
 
 
+def test_a_window_longer_than_every_chorale_of_a_split_is_one_data_error(chorales_dir, tmp_path):
+    dm = ChoralesDataModule(chorales_dir, tmp_path / "cache", window_chords=70)
+    with pytest.raises(DataError, match="no val chorale has the 71 chords .* data.window_chords"):
+        dm.setup()
+
+
 @pytest.mark.integration
 def test_mirror_archive_splits(tmp_path):
     dm = ChoralesDataModule(mirror_dir(), tmp_path / "cache", download=False)

@@ -4,7 +4,7 @@ import torch
 from seqlab.data.jena import JenaDataModule, load_jena
 from seqlab.errors import DataError
 from seqlab.nets.baselines import Naive
-from tests.helpers import JENA_COLUMNS, mirror_dir
+from tests.helpers import HOURLY_COLUMNS, JENA_COLUMNS, mirror_dir
 
 
 def naive_mae(dm, split):
@@ -53,14 +53,22 @@ def test_canonical_file_is_preferred_to_the_extract(jena_canonical_dir, jena_hou
 
 
 def test_hourly_extract_has_six_features(jena_hourly_dir):
+    dm = JenaDataModule(jena_hourly_dir, sequence_length=24, delay=6)
+    dm.setup()
+    six = ("p (mbar)", "T (degC)", "Tdew (degC)", "rh (%)", "VPmax (mbar)", "wv (m/s)")
+    assert dm.spec.feature_names == tuple(HOURLY_COLUMNS) == six
+    assert dm.spec.input_size == 6 and dm.spec.target_index == (1,)
+    assert dm.provenance["form"] == "hourly extract"
+    assert set(dm.provenance["windows"]) == {"train", "val", "test"}
+
+
+def test_chosen_features_are_the_inputs_and_locate_the_target(jena_hourly_dir):
     dm = JenaDataModule(
         jena_hourly_dir, sequence_length=24, delay=6, features=["T (degC)", "p (mbar)"]
     )
     dm.setup()
     assert dm.spec.feature_names == ("T (degC)", "p (mbar)")
-    assert dm.spec.target_index == (0,)
-    assert dm.provenance["form"] == "hourly extract"
-    assert set(dm.provenance["windows"]) == {"train", "val", "test"}
+    assert dm.spec.input_size == 2 and dm.spec.target_index == (0,)
 
 
 def test_unknown_feature_names_the_columns(jena_hourly_dir):
@@ -79,12 +87,36 @@ def test_missing_data_offline_says_where_to_get_it(tmp_path):
     assert "SEQLAB_DATA_DIR" in message
 
 
+class Recorder:
+    """A tensor that records every index it is read with."""
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        self.tensor = tensor
+        self.indices: list[torch.Tensor] = []
+
+    def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
+        self.indices.append(index)
+        return self.tensor[index]
+
+
 def test_batches_are_one_gather(jena_hourly_dir):
+    """A batch is read out of the one series with a single index of (batch, steps) rows: no
+    window is copied sample by sample, and each row is the series from its start on."""
     dm = JenaDataModule(jena_hourly_dir, sequence_length=24, delay=6, batch_size=16)
     dm.setup()
+    dataset = dm.datasets["train"]
+    series, targets = dataset.series, dataset.targets
+    dataset.series, dataset.targets = Recorder(series), Recorder(targets)
     x, y = next(iter(dm.train_dataloader()))
-    assert x.shape == (16, 24, 6) and y.shape == (16, 1)
-    assert x.dtype == torch.float32
+    assert x.shape == (16, 24, 6) and y.shape == (16, 1) and x.dtype == torch.float32
+    [rows] = dataset.series.indices  # one gather for the inputs of the whole batch
+    [target_rows] = dataset.targets.indices  # and one for their targets
+    assert rows.shape == (16, 24) and target_rows.shape == (16, 1)
+    starts = rows[:, 0]
+    assert set(starts.tolist()) <= set(dataset.starts.tolist())
+    for i, start in enumerate(starts.tolist()):
+        assert torch.equal(x[i], series[start : start + 24])
+        assert y[i, 0] == targets[start + 23 + 6]  # 6 hours after the window's last step
 
 
 @pytest.mark.integration

@@ -46,6 +46,26 @@ def test_prompt_folds_or_drops_unknown_characters(verne_dir):
     assert dm.decode(dm.prompt_tokens(None)) == "The island"
 
 
+@pytest.mark.parametrize(
+    ("options", "problem", "option"),
+    [
+        (
+            {"train_order": "shuffle", "sequence_length": 10_000},
+            r"train split: no window of 10000\+1 tokens fits",
+            "sequence_length",
+        ),
+        ({"eval_streams": 1_000}, "val split: .* tokens cannot fill 1000 streams", "eval_streams"),
+    ],
+)
+def test_windows_or_streams_a_split_cannot_hold_are_one_data_error(
+    verne_dir, options, problem, option
+):
+    dm = VerneDataModule(verne_dir, **{"sequence_length": 16, "batch_size": 4, **options})
+    with pytest.raises(DataError, match=f"data=verne, {problem}") as error:
+        dm.setup()
+    assert str(error.value).endswith(f"; lower data.{option}") and "\n" not in str(error.value)
+
+
 @pytest.mark.integration
 def test_mirror_book_body_and_vocabulary():
     dm = VerneDataModule(mirror_dir(), sequence_length=40, download=False)

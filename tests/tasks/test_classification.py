@@ -1,10 +1,12 @@
 import json
+from functools import partial
 
 import pytest
 import torch
 
 from seqlab.cli.train import train
 from seqlab.errors import ConfigError, SeqlabError
+from seqlab.nets.conv import ConvGRU
 from seqlab.nets.recurrent import Recurrent
 from seqlab.nets.text import TextCNN
 from seqlab.spec import TaskSpec
@@ -21,6 +23,9 @@ TINY_TEXT_RUN = [
     "callbacks.rich_progress_bar=null",
     "data.batch_size=16",
 ]
+
+
+TOKENS = TaskSpec("t", "classification", "tokens", 10, 1)
 
 
 def tiny_run(imdb_dir, tmp_path, overrides):
@@ -75,18 +80,36 @@ def test_flattening_models_refuse_reviews_of_any_length_or_train_on_padded_ones(
     assert 0.0 <= metrics["test"]["acc"] <= 1.0
 
 
-def test_packing_makes_padding_invisible():
-    spec = TaskSpec("t", "classification", "real", 3, 1)
-    net = Recurrent(spec, cell="lstm", hidden_size=4, bidirectional=True).eval()
-    x = torch.randn(2, 5, 3)
-    padded = x.clone()
-    padded[1, 2:] = 99.0  # garbage beyond the second sequence's length
-    lengths = torch.tensor([5, 2])
-    both = net(padded, lengths)
-    assert torch.allclose(both[1], net(x[1:, :2])[0], atol=1e-6)
-    assert torch.allclose(both[0], net(x[:1])[0], atol=1e-6)
-    cnn = TextCNN(spec, filters=4, kernel_size=2, units=4).eval()
-    assert torch.allclose(cnn(padded, lengths)[1], cnn(x[1:, :2])[0], atol=1e-6)
+@pytest.mark.parametrize(
+    "net",
+    [
+        partial(Recurrent, cell="lstm", hidden_size=4, bidirectional=True),
+        partial(Recurrent, cell="gru", hidden_size=4, pool="max"),
+        partial(TextCNN, filters=4, kernel_size=2, units=4),
+    ],
+    ids=["bilstm", "gru_max", "text_cnn"],
+)
+def test_masking_keeps_padding_out_of_the_logits(net):
+    """The task hands the true lengths to a net that declares ``reads_lengths``; the net masks
+    the padded steps (no packing), so words past a text's end change nothing."""
+    torch.manual_seed(0)
+    task = ClassificationTask(net, TOKENS, torch.optim.Adam, embedding_dim=3).eval()
+    assert task.net.reads_lengths
+    ids = torch.randint(1, 10, (2, 5))
+    padded = ids.clone()
+    padded[1, 2:] = 7  # words (not padding ids) past the second text's length
+    logits = task(padded, torch.tensor([5, 2]))
+    assert torch.allclose(logits[1], task(ids[1:, :2])[0], atol=1e-6)
+    assert torch.allclose(logits[0], task(ids[:1])[0], atol=1e-6)
+
+
+def test_nets_that_read_no_lengths_get_none():
+    task = ClassificationTask(
+        partial(ConvGRU, hidden_size=4), TOKENS, torch.optim.Adam, embedding_dim=3
+    )
+    assert not task.net.reads_lengths
+    ids = torch.randint(1, 10, (2, 5))
+    assert torch.equal(task(ids, torch.tensor([5, 2])), task(ids))
 
 
 def test_pretrained_embeddings_are_copied_word_by_word(tmp_path):
