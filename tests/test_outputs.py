@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from seqlab import outputs
 from seqlab.outputs import write_json_atomic, write_text_atomic
@@ -53,3 +54,15 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path):
         raise RuntimeError("killed mid-write")
     assert path.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+def test_flat_metrics_are_what_runs_are_compared_on():
+    metrics = {"val": {"mae": 2.4, "loss": 0.1}, "test": {"mae": 2.6}, "params": 3}
+    assert outputs.flat_metrics(metrics) == {"val/mae": 2.4, "test/mae": 2.6}
+    assert outputs.flat_metrics({"val": {"acc": 0.9}, "test": None}) == {"val/acc": 0.9}
+
+
+def test_torch_payloads_are_written_atomically(tmp_path: Path):
+    outputs.write_torch_atomic(tmp_path / "imdb" / "vectors.pt", {"words": ["a"]})
+    assert torch.load(tmp_path / "imdb" / "vectors.pt") == {"words": ["a"]}
+    assert [p.name for p in (tmp_path / "imdb").iterdir()] == ["vectors.pt"]

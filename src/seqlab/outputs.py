@@ -1,7 +1,8 @@
 """What a run leaves in its folder: metrics.json written atomically, with provenance.
 
-Every file the project writes goes through `atomic_path` (or `write_text_atomic`): written to a
-temporary file beside its destination, then renamed, with a normal file's permissions.
+Every file the project writes goes through `atomic_path` (or `write_text_atomic`,
+`write_json_atomic`, `write_torch_atomic`): written to a temporary file beside its destination,
+then renamed, with a normal file's permissions.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     write_text_atomic(path, text + "\n")
 
 
+def write_torch_atomic(path: Path, payload: Any) -> None:
+    """Caches and word vectors (``torch.save``), atomically: a killed run leaves no half file."""
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
 def git_commit() -> str | None:
     """The commit the code ran from (with ``-dirty`` if it had local changes), if in a checkout."""
     here = Path(__file__).resolve().parent
@@ -102,3 +109,14 @@ def split_metrics(results: list[dict[str, float]], prefix: str) -> dict[str, flo
             if key.startswith(f"{prefix}/") and not key.endswith("_best"):
                 merged[key.removeprefix(f"{prefix}/")] = float(value)
     return merged
+
+
+def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """A metrics.json's validation and test metrics as ``{"val/mae": 2.4, "test/mae": 2.6}``,
+    losses left out: what runs are compared on (the end-of-run report, sweeps, the leaderboard)."""
+    return {
+        f"{split}/{name}": value
+        for split in ("val", "test")
+        for name, value in (metrics.get(split) or {}).items()
+        if name != "loss"
+    }

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from seqlab.errors import SeqlabError
-from seqlab.outputs import write_text_atomic
+from seqlab.outputs import flat_metrics, write_text_atomic
 from seqlab.runs import STATUS_FILE, error_line, read_status, write_status
 
 log = logging.getLogger(__name__)
@@ -35,21 +35,17 @@ def collect(sweep_dir: Path) -> pd.DataFrame:
     rows = []
     for path in sorted(sweep_dir.glob("*/metrics.json"), key=lambda p: job_order(p.parent)):
         metrics = json.loads(path.read_text())
-        row: dict[str, Any] = {
-            "job": path.parent.name,
-            "model": metrics.get("model"),
-            "data": metrics.get("data"),
-        }
-        for split in ("val", "test"):
-            for name, value in metrics.get(split, {}).items():
-                if name != "loss":
-                    row[f"{split}/{name}"] = value
-        row.update(
-            params=metrics.get("params"),
-            epochs=metrics.get("epochs"),
-            train_s=metrics.get("train_seconds"),
+        rows.append(
+            {
+                "job": path.parent.name,
+                "model": metrics.get("model"),
+                "data": metrics.get("data"),
+                **flat_metrics(metrics),
+                "params": metrics.get("params"),
+                "epochs": metrics.get("epochs"),
+                "train_s": metrics.get("train_seconds"),
+            }
         )
-        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -141,18 +141,21 @@ def test_missing_data_offline_is_one_line_not_a_traceback(tmp_path):
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_cli_naive_run_on_the_mirror_prints_the_reference_numbers(tmp_path):
+    # output to a pipe (a log file, CI) and a folder longer than a terminal line
+    run_dir = tmp_path / "a-run-folder-whose-path-is-longer-than-eighty-columns" / "[seed 42]"
     result = run_cli(
         "train.py",
         "model=naive",
-        f"hydra.run.dir={tmp_path}",
-        env={"SEQLAB_DATA_DIR": str(mirror_dir())},
+        f"hydra.run.dir='{run_dir}'",
+        env={"SEQLAB_DATA_DIR": str(mirror_dir()), "COLUMNS": "80"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "val mae 2.443 °C, test mae 2.625 °C" in result.stdout
-    assert f"run folder: {tmp_path}" in result.stdout
-    assert (tmp_path / ".hydra" / "config.yaml").exists()
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert f"run folder: {run_dir}\n" in result.stdout  # one line, to be copied whole
+    assert (run_dir / ".hydra" / "config.yaml").exists()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
     assert round(metrics["test"]["mae"], 2) == 2.62
 
 

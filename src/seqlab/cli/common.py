@@ -1,4 +1,5 @@
-"""Shared plumbing of the entry points: building callbacks and loggers, clean user errors."""
+"""Shared plumbing of the entry points: composing and building a run, callbacks and loggers,
+clean user errors."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 
-from seqlab.data.spec import TaskSpec
 from seqlab.errors import SeqlabError, print_error
+from seqlab.spec import TaskSpec
 
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
+ROOT = Path(__file__).resolve().parents[3]  # the checkout: conf/, train.py
+CONFIG_DIR = ROOT / "conf"
 
 
 def compose_run(overrides: list[str], output_dir: Path, config_name: str = "train") -> DictConfig:
@@ -41,6 +43,13 @@ def compose_run(overrides: list[str], output_dir: Path, config_name: str = "trai
     return cfg
 
 
+def configured_paths() -> DictConfig:
+    """The data and cache directories as ``conf/paths`` sets them (``SEQLAB_DATA_DIR``,
+    ``SEQLAB_CACHE_DIR`` or their defaults), for commands that run outside a Hydra run."""
+    paths = OmegaConf.load(CONFIG_DIR / "paths" / "default.yaml")
+    return OmegaConf.create({key: paths[key] for key in ("data_dir", "cache_dir")})
+
+
 def build(node: DictConfig, **kwargs: Any) -> Any:
     """``instantiate``, except that a user error raised by the constructor (``model.cell=foo``)
     stays that error instead of Hydra's ``InstantiationException`` with a traceback."""
@@ -54,15 +63,41 @@ def build(node: DictConfig, **kwargs: Any) -> Any:
 
 
 def build_task(
-    task_cfg: DictConfig, model: DictConfig | nn.Module, spec: TaskSpec
+    task_cfg: DictConfig, model: DictConfig | Callable[..., nn.Module], spec: TaskSpec
 ) -> L.LightningModule:
-    """The task LightningModule for a data set's spec, around the net (or the net's config).
+    """The task LightningModule for a data set's spec, around the net factory (or its config).
 
     The spec is passed after ``instantiate``: Hydra would turn the TaskSpec dataclass into a
     DictConfig on the way in.
     """
     net = build(model) if isinstance(model, DictConfig) else model
     return build(task_cfg, net=net, _partial_=True)(spec=spec)
+
+
+def configured_datamodule(overrides: list[str], **values: Any) -> L.LightningDataModule:
+    """The DataModule ``python train.py <overrides>`` builds (``conf/data``, ``conf/paths``), not
+    yet set up, for commands that run outside a Hydra run; ``values`` replace its config's."""
+    return instantiate(compose_run(overrides, Path.cwd()).data, **values)
+
+
+def build_run(
+    cfg: DictConfig,
+    net: Callable[..., nn.Module] | None = None,
+    datamodule: L.LightningDataModule | None = None,
+) -> tuple[L.LightningDataModule, L.LightningModule]:
+    """A training run's DataModule, set up for fitting, and its freshly initialised task.
+
+    Seeded first, so the same seed gives the same weights whether train.py or a benchmark builds
+    the run. ``net``: the architecture's factory, when already built from ``cfg.model``;
+    ``datamodule``: one already set up, for another task with the same first weights.
+    """
+    L.seed_everything(cfg.seed, workers=True)
+    if datamodule is None:
+        datamodule = instantiate(cfg.data)
+        datamodule.prepare_data()
+        datamodule.setup("fit")
+    task = build_task(cfg.task, cfg.model if net is None else net, datamodule.spec)
+    return datamodule, task
 
 
 def instantiate_group(group: DictConfig | None, **declared: Any) -> list[Any]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_class
 from omegaconf import DictConfig
 from rich.console import Console
 
-from seqlab.cli.common import build_task
-from seqlab.cli.evaluate import checkpoint_argument, load_checkpoint
-from seqlab.data.streams import TokenDataModule
+from seqlab.cli.restore import Checkpoint, checkpoint_argument, restore_run
 from seqlab.errors import SeqlabError
 from seqlab.outputs import write_json_atomic
 
@@ -22,6 +21,16 @@ USAGE = (
 )
 
 
+def generative(checkpoint: Checkpoint, datamodule: L.LightningDataModule) -> None:
+    """Refuse a run whose task does not generate (a forecaster, a classifier)."""
+    task = checkpoint.config.task._target_
+    if not hasattr(get_class(task), "write_sample"):
+        raise SeqlabError(
+            f"{checkpoint.path} is a {task.rsplit('.', 1)[-1]} run; generate.py samples "
+            "from language models (data=verne or data=chorales)"
+        )
+
+
 def generate(cfg: DictConfig) -> dict[str, Any]:
     """Rebuild data and model from ``cfg.ckpt_path``, sample, and write the sample's files.
 
@@ -29,21 +38,7 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
     ``cfg.seed``. Writes ``sample.*`` and ``generate.json`` (settings, speed) to the run folder.
     """
     ckpt_path = checkpoint_argument(cfg, USAGE)
-    checkpoint = load_checkpoint(ckpt_path)
-    run = checkpoint.config
-    run.data.data_dir = cfg.paths.data_dir  # the data may live elsewhere on this machine
-    if "cache_dir" in run.data:
-        run.data.cache_dir = cfg.paths.cache_dir
-    datamodule = instantiate(run.data)
-    if not isinstance(datamodule, TokenDataModule):
-        raise SeqlabError(
-            f"{ckpt_path} is a {run.task._target_.rsplit('.', 1)[-1]} run; generate.py samples "
-            "from language models (data=verne or data=chorales)"
-        )
-    datamodule.prepare_data()
-    datamodule.setup("predict")
-    task = build_task(run.task, run.model, datamodule.spec)
-    task.load_state_dict(checkpoint.contents["state_dict"])
+    _, datamodule, task = restore_run(ckpt_path, cfg.paths, stage="predict", check=generative)
     device = cfg.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

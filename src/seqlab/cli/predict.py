@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import instantiate
+import lightning as L
 from omegaconf import OmegaConf
 
-from seqlab.cli.common import build_task
-from seqlab.cli.evaluate import load_checkpoint
+from seqlab.cli.common import configured_paths
+from seqlab.cli.restore import Checkpoint, restore_run
 from seqlab.errors import SeqlabError
 
 USAGE = 'usage: python predict.py ckpt_path=<run>/checkpoints/best.ckpt text="..." | file=<path>'
@@ -42,21 +42,16 @@ def as_text(raw: str | bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def load_classifier(ckpt_path: Path) -> tuple[Any, Any]:
-    """The DataModule (holding the fitted vocabulary) and the task, restored from a checkpoint."""
-    checkpoint = load_checkpoint(ckpt_path)
-    run = checkpoint.config
-    datamodule = instantiate(run.data)
-    state = checkpoint.contents.get(type(datamodule).__qualname__)
-    if not hasattr(datamodule, "encode") or not state:
+def classifies_text(checkpoint: Checkpoint, datamodule: L.LightningDataModule) -> None:
+    """Refuse a run on data without a saved text vocabulary (a forecaster, a language model)."""
+    if not hasattr(datamodule, "encode") or not checkpoint.contents.get(
+        type(datamodule).__qualname__
+    ):
         raise SeqlabError(
-            f"{ckpt_path} is a {OmegaConf.select(run, 'task._target_')} run on data without a "
-            "saved text vocabulary; predict.py classifies text (e.g. data=imdb runs)"
+            f"{checkpoint.path} is a {OmegaConf.select(checkpoint.config, 'task._target_')} run "
+            "on data without a saved text vocabulary; predict.py classifies text "
+            "(e.g. data=imdb runs)"
         )
-    datamodule.load_state_dict(state)
-    task = build_task(run.task, run.model, datamodule.publish_spec())
-    task.load_state_dict(checkpoint.contents["state_dict"])
-    return datamodule, task
 
 
 def predict(arguments: dict[str, str]) -> dict[str, Any]:
@@ -68,7 +63,9 @@ def predict(arguments: dict[str, str]) -> dict[str, Any]:
         text = as_text(path.read_bytes())
     else:
         text = as_text(arguments["text"])
-    datamodule, task = load_classifier(Path(arguments["ckpt_path"]))
+    _, datamodule, task = restore_run(
+        arguments["ckpt_path"], configured_paths(), stage=None, check=classifies_text
+    )
     inputs = datamodule.encode([text])
     probability = float(task.predict_proba(*inputs)[0])
     words = len(text.split())

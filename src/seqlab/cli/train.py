@@ -6,18 +6,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
+from rich.markup import escape
 
 from seqlab.callbacks import TrainingClock
-from seqlab.cli.common import build, build_task, build_trainer, close_loggers
-from seqlab.cli.evaluate import load_checkpoint
+from seqlab.cli.common import build, build_run, build_trainer, close_loggers
+from seqlab.cli.restore import load_checkpoint
 from seqlab.options import check_options
-from seqlab.outputs import device_name, git_commit, split_metrics, write_json_atomic
+from seqlab.outputs import device_name, flat_metrics, git_commit, split_metrics, write_json_atomic
 from seqlab.runs import RunFolder, resume_checkpoint
 from seqlab.tasks.network import check_net_options
 
@@ -48,11 +47,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 def _train(
     cfg: DictConfig, net: torch.nn.Module, output_dir: Path, resume: str | None
 ) -> dict[str, Any]:
-    L.seed_everything(cfg.seed, workers=True)
-    datamodule = instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    task = build_task(cfg.task, net, datamodule.spec)
+    datamodule, task = build_run(cfg, net)
     task.run_config = OmegaConf.to_container(cfg, resolve=True)
     step = int(load_checkpoint(resume).contents["global_step"]) if resume else None
     trainer, callbacks, loggers = build_trainer(cfg, resume_step=step)
@@ -107,14 +102,13 @@ def _train(
 
 def report(metrics: dict[str, Any]) -> None:
     """The two lines a person looks for at the end of a run."""
-    unit = metrics["unit"]
-    parts = [
-        f"{split} {name} {value:.4g}{' ' + unit if name == 'mae' else ''}"
-        for split in ("val", "test")
-        for name, value in metrics[split].items()
-        if name != "loss"
-    ]
-    console = Console()
-    console.print(f"[bold]run folder:[/] {metrics['run_dir']}", highlight=False)
+    parts = []
+    for key, value in flat_metrics(metrics).items():
+        split, _, name = key.partition("/")
+        unit = f" {metrics['unit']}" if name == "mae" else ""
+        parts.append(f"{split} {name} {value:.4g}{unit}")
+    # soft_wrap: a long path stays on one line, to be copied, also in a log file or CI
+    console = Console(soft_wrap=True)
+    console.print(f"[bold]run folder:[/] {escape(metrics['run_dir'])}", highlight=False)
     summary = f"[bold]{metrics['model']} on {metrics['data']}:[/] " + ", ".join(parts)
     console.print(summary, highlight=False)

@@ -1,0 +1,113 @@
+"""A trained run rebuilt from its checkpoint: the one path of evaluate.py, generate.py, predict.py.
+
+`load_checkpoint` is the one reader of checkpoint files: a missing, empty or foreign file (text,
+a zip that is not a PyTorch file, a tensor, a checkpoint another program wrote) is one user error
+naming the file and what is expected. `restore_run` reads it once and rebuilds the run's
+DataModule and task from the configuration it carries, with the data and cache directories of
+this machine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from seqlab.cli.common import build_task
+from seqlab.errors import SeqlabError
+
+EXPECTED = "expected a .ckpt file written by seqlab's train.py (<run>/checkpoints/best.ckpt)"
+# the places a run's data config names that belong to the machine, not to the run
+MACHINE_PATHS = ("data_dir", "cache_dir")
+
+
+class Checkpoint(NamedTuple):
+    """A seqlab checkpoint read once: its path, its contents and the run's configuration."""
+
+    path: Path
+    contents: dict[str, Any]
+    config: DictConfig
+
+
+class RestoredRun(NamedTuple):
+    """A checkpoint's run: the checkpoint, its DataModule and its task with the trained weights."""
+
+    checkpoint: Checkpoint
+    datamodule: L.LightningDataModule
+    task: L.LightningModule
+
+
+def checkpoint_argument(cfg: DictConfig, usage: str) -> Path:
+    """``cfg.ckpt_path`` as a path; missing or empty, a user error with the usage line."""
+    if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.get("ckpt_path"):
+        raise SeqlabError(f"give ckpt_path, the checkpoint to read. {usage}")
+    return Path(str(cfg.ckpt_path))
+
+
+def load_checkpoint(ckpt_path: Path | str) -> Checkpoint:
+    """Read a seqlab checkpoint; anything else is a `SeqlabError` naming the file."""
+    path = Path(ckpt_path)
+    if path.is_dir():
+        raise SeqlabError(f"ckpt_path={path} is a folder, not a checkpoint file; {EXPECTED}")
+    if not path.is_file():
+        raise SeqlabError(f"checkpoint {path} does not exist; {EXPECTED}")
+    size = path.stat().st_size
+    if size == 0:
+        raise SeqlabError(f"checkpoint {path} is an empty file (0 bytes); {EXPECTED}")
+    try:
+        contents = torch.load(path, map_location="cpu", weights_only=False)
+    except OSError as error:
+        raise SeqlabError(f"cannot read checkpoint {path}: {error.strerror or error}") from error
+    except Exception as error:  # noqa: BLE001 (a foreign file fails in whatever way it fails)
+        first = re.split(r"(?<=\.)\s|\n", str(error).strip(), maxsplit=1)[0]
+        reason = first[:160]  # the first sentence of what torch.load said
+        raise SeqlabError(
+            f"{path} is not a PyTorch checkpoint ({size:,} bytes that torch.load cannot read: "
+            f"{type(error).__name__}: {reason}); {EXPECTED}"
+        ) from error
+    if not isinstance(contents, dict) or not isinstance(contents.get("seqlab_config"), dict):
+        raise SeqlabError(
+            f"{path} was not written by seqlab's train.py (no seqlab_config in it); {EXPECTED}"
+        )
+    if not isinstance(contents.get("state_dict"), dict):
+        raise SeqlabError(f"{path} holds no model weights (no state_dict in it); {EXPECTED}")
+    return Checkpoint(path, contents, OmegaConf.create(contents["seqlab_config"]))
+
+
+def restore_run(
+    ckpt_path: Path | str,
+    paths: Mapping[str, Any],
+    stage: str | None = "test",
+    check: Callable[[Checkpoint, L.LightningDataModule], None] | None = None,
+) -> RestoredRun:
+    """The run ``ckpt_path`` holds, rebuilt from the configuration inside it, the file read once.
+
+    The data and cache directories are this machine's (``paths``, as ``conf/paths`` sets them):
+    the run may have been trained elsewhere. ``stage`` is the DataModule's set-up stage; None
+    reads no data and restores what the DataModule saved in the checkpoint instead (a fitted
+    text vocabulary). ``check`` refuses a run the command cannot serve, before data are read.
+    """
+    checkpoint = load_checkpoint(ckpt_path)
+    data_cfg = checkpoint.config.data
+    for key in MACHINE_PATHS:
+        if key in data_cfg:
+            data_cfg[key] = str(paths[key])
+    datamodule = instantiate(data_cfg)
+    if check is not None:
+        check(checkpoint, datamodule)
+    if stage is None:
+        datamodule.load_state_dict(checkpoint.contents.get(type(datamodule).__qualname__) or {})
+        spec = datamodule.publish_spec()
+    else:
+        datamodule.prepare_data()
+        datamodule.setup(stage)
+        spec = datamodule.spec
+    task = build_task(checkpoint.config.task, checkpoint.config.model, spec)
+    task.load_state_dict(checkpoint.contents["state_dict"])
+    return RestoredRun(checkpoint, datamodule, task)

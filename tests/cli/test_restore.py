@@ -1,0 +1,54 @@
+"""restore_run: evaluate.py, generate.py and predict.py rebuild a run from its checkpoint alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from seqlab.cli import predict
+from seqlab.cli.common import build_run
+from seqlab.cli.generate import generate
+from seqlab.cli.restore import restore_run
+from seqlab.errors import SeqlabError
+from tests.helpers import compose_train
+
+
+def fake_checkpoint(cfg, task, path: Path, **extra) -> Path:
+    """What train.py saves, as far as the checkpoint commands read it, trained elsewhere."""
+    config = OmegaConf.to_container(cfg, resolve=True)
+    for key in ("data_dir", "cache_dir"):
+        if key in config["data"]:
+            config["data"][key] = f"/elsewhere/{key}"
+    torch.save({"seqlab_config": config, "state_dict": task.state_dict(), **extra}, path)
+    return path
+
+
+def test_a_run_trained_elsewhere_reads_this_machines_data_and_its_own_weights(imdb_dir, tmp_path):
+    overrides = ["data=imdb", "model=bilstm", "task.embedding_dim=8", f"paths.data_dir={imdb_dir}"]
+    cfg = compose_train([*overrides, f"paths.cache_dir={tmp_path / 'cache'}"], tmp_path / "run")
+    datamodule, task = build_run(cfg)
+    vocabulary = {type(datamodule).__qualname__: datamodule.state_dict()}
+    ckpt = fake_checkpoint(cfg, task, tmp_path / "best.ckpt", **vocabulary)
+    paths = {"data_dir": str(imdb_dir), "cache_dir": str(tmp_path / "here")}
+    for stage in ("test", None):  # evaluate.py reads the data; predict.py needs only the vocabulary
+        checkpoint, restored_data, restored = restore_run(ckpt, paths, stage=stage)
+        assert checkpoint.path == ckpt and restored_data.data_dir == imdb_dir
+        assert restored_data.cache_dir == tmp_path / "here"
+        assert restored.spec == datamodule.spec
+        assert bool(restored_data.datasets) == (stage is not None)
+        for name, weight in task.state_dict().items():
+            assert torch.equal(restored.state_dict()[name], weight), name
+
+
+def test_a_run_the_command_cannot_serve_is_refused_before_data_are_read(tmp_path):
+    cfg = compose_train(["model=gru", "paths.data_dir=/nowhere"], tmp_path / "run")
+    task = torch.nn.Linear(1, 1)  # the weights are never reached
+    ckpt = fake_checkpoint(cfg, task, tmp_path / "best.ckpt")
+    gen = compose_train([f"ckpt_path={ckpt}"], tmp_path / "gen", config_name="generate")
+    with pytest.raises(SeqlabError, match="ForecastingTask run; generate.py samples from language"):
+        generate(gen)
+    with pytest.raises(SeqlabError, match="without a saved text vocabulary; predict.py classifies"):
+        predict.main([f"ckpt_path={ckpt}", "text=great"])
