@@ -1,37 +1,73 @@
-import importlib.util
+"""make bench's measurements (seqlab.bench) on the fixtures: each section and its table."""
+
 import json
 
-from tests.helpers import ROOT
+import pytest
+import torch
 
-spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts" / "bench.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+from seqlab.bench import imdb, memory, suite, training
+from seqlab.cli.common import build_run
+from tests.helpers import compose_train
 
 
 def test_a_family_row_measures_both_loops_on_the_real_loaders(jena_hourly_dir):
     overrides = ["experiment=jena_lstm16", f"paths.data_dir={jena_hourly_dir}"]
     overrides += ["data.sequence_length=24", "data.delay=6", "data.batch_size=16"]
-    row = bench.family("forecasting", overrides, 3, "cpu", False)
+    row = training.family("forecasting", overrides, 3, "cpu", False)
     for key in ("plain", "trainer", "inference", "loader"):
         assert row[f"{key}_samples_per_s"] > 0
     assert row["overhead"] == row["plain_samples_per_s"] / row["trainer_samples_per_s"] - 1
     assert row["params"] == 1553  # LSTM(16) on 6 features and its linear head
 
 
-def test_jena_memory_probe_reports_against_the_float32_series(
-    jena_hourly_dir, tmp_path, monkeypatch, capsys
+def test_the_plain_loop_trains_on_the_tasks_own_training_loss(
+    jena_hourly_dir, verne_dir, imdb_dir, tmp_path
 ):
+    """`loss(batch)`, what the plain loop optimises, is the loss the Trainer's step returns."""
+    for overrides in (
+        ["data=jena", "model=gru", f"paths.data_dir={jena_hourly_dir}", "data.sequence_length=24"],
+        ["data=verne", "model=charlm", f"paths.data_dir={verne_dir}", "data.batch_size=4"],
+        ["data=imdb", "model=bilstm", f"paths.data_dir={imdb_dir}", "task.embedding_dim=8"],
+    ):
+        cfg = compose_train([*overrides, f"paths.cache_dir={tmp_path / 'cache'}"], tmp_path)
+        datamodule, task = build_run(cfg)
+        batch = next(iter(datamodule.train_dataloader()))
+        torch.manual_seed(0)
+        loss = task.loss(batch)
+        torch.manual_seed(0)
+        with pytest.warns(UserWarning, match="self.log"):  # no Trainer here to log to
+            torch.testing.assert_close(loss, task.training_step(batch, 0), msg=overrides[0])
+
+
+def test_jena_memory_probe_reports_against_the_float32_series(
+    jena_hourly_dir, tmp_path, monkeypatch
+):
+    # the data directory is the configured one (conf/paths reads SEQLAB_DATA_DIR)
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(jena_hourly_dir))
-    bench._memory_probe("")  # in this process: the fixture's checksum is patched in here only
-    memory = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert memory["series_float32_bytes"] == 1200 * 6 * 4
-    assert memory["retained_over_series"] < 2  # windows are never materialised
+    whole = memory.memory_probe()  # in this process: the fixture's checksum is patched in here
+    assert whole["series_float32_bytes"] == 1200 * 6 * 4
+    assert whole["retained_over_series"] < 2  # windows are never materialised
     csv = next(jena_hourly_dir.rglob("*.csv"))
     lines = csv.read_text().splitlines(keepends=True)
     (tmp_path / "part.csv").write_text("".join(lines[: len(lines) * 9 // 10]))
-    bench._memory_probe(str(tmp_path / "part.csv"))  # a shorter file: how memory grows with it
-    part = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert 0 < part["series_float32_bytes"] < memory["series_float32_bytes"]
+    part = memory.memory_probe(tmp_path / "part.csv")  # a shorter file: how memory grows with it
+    assert 0 < part["series_float32_bytes"] < whole["series_float32_bytes"]
+    json.dumps(part)  # what the probe process prints
+
+
+def test_imdb_bench_times_vectorisation_and_three_epochs_on_the_configured_data(
+    imdb_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SEQLAB_DATA_DIR", str(imdb_dir))
+    monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path / "cache"))
+    result = imdb.measure(batches=2)
+    assert (
+        result["vectorise_int_1gram_cold_s"] >= 0 and "vectorise_multi_hot_2gram_cached_s" in result
+    )
+    for key in ("bucketed", "unsorted", "unsorted_packed"):
+        assert result[key]["batches"] == 2 and "val_acc" not in result[key]
+    assert result["speedup_vs_unsorted_packed"] > 0
+    assert any(line.startswith("| length-bucketed |") for line in imdb.markdown(result))
 
 
 PEAKS = ("retained", "reading_peak", "setup_peak")
@@ -70,9 +106,9 @@ def test_markdown_tables_every_measurement(tmp_path):
         "scaling": {"batch_size": [(32, 10.0)], "sequence_length": [(120, 20.0)]},
         "gpu_note": "No GPU in this run.",
     }
-    table = bench.markdown(results)
+    table = suite.markdown(results)
     assert "| forecasting | jena_lstm16 | cpu | 256 | 1,553 | 900 | 1,000 | +11.1 % |" in table
     assert "No GPU in this run." in table
-    bench.plot_scaling(results["scaling"], tmp_path / "scaling.png")
+    suite.plot_scaling(results["scaling"], tmp_path / "scaling.png")
     assert (tmp_path / "scaling.png").stat().st_size > 0
     json.dumps(results)  # what results.json holds
