@@ -1,26 +1,28 @@
-import importlib.util
-
+import pandas as pd
 import pytest
 
-from tests.helpers import ROOT, mirror_dir
-
-spec = importlib.util.spec_from_file_location("leaderboard", ROOT / "scripts" / "leaderboard.py")
-leaderboard = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(leaderboard)
+from seqlab import leaderboard
+from tests.helpers import mirror_dir
 
 
-def test_every_experiment_is_an_entry_with_its_data_set():
+def test_every_experiment_is_an_entry_with_the_data_set_its_config_trains_on():
     names = dict(leaderboard.entries(None))
+    assert set(names) == {path.stem for path in leaderboard.EXPERIMENTS.glob("*.yaml")}
     assert names["jena_naive"]["data"] == "jena"
     assert names["jena_naive"]["reference"] == {"val/mae": 2.44, "test/mae": 2.62}
+    assert names["chicago_seq2seq"]["data"] == "chicago"  # data=chicago_multistep
+    # an entry extending another (imdb_embedding_bilstm_masked) keeps its own references
+    assert names["imdb_onehot_bilstm"] == {"data": "imdb", "reference": {"test/acc": 0.87}}
+    # every entry's file name starts with its data set, which the board once guessed from
+    assert all(board["data"] == name.split("_")[0] for name, board in names.items())
     assert all(board["data"] == "jena" for _, board in leaderboard.entries("jena"))
 
 
 def test_long_entries_start_first_and_unknown_ones_before_them(tmp_path):
     board = tmp_path / "leaderboard.csv"
-    leaderboard.pd.DataFrame(
-        {"entry": ["a", "a", "b", "c"], "fit_s": [10.0, 10.0, 500.0, 60.0]}
-    ).to_csv(board, index=False)
+    pd.DataFrame({"entry": ["a", "a", "b", "c"], "fit_s": [10.0, 10.0, 500.0, 60.0]}).to_csv(
+        board, index=False
+    )
     jobs = [(name, {}, 42, None) for name in ["a", "b", "c", "new"]]
     assert leaderboard.longest_first(jobs, board) == [3, 1, 2, 0]
     assert leaderboard.longest_first(jobs, tmp_path / "none.csv") == [0, 1, 2, 3]
@@ -45,24 +47,28 @@ def test_long_rows_and_tables_come_from_metrics():
     assert {r["metric"] for r in runs} == {"mae"} and len(runs) == 4
     test_rows = [r for r in runs if r["split"] == "test"]
     assert [r["reference"] for r in test_rows] == [2.62, 2.62]
-    frame = leaderboard.pd.DataFrame(runs, columns=leaderboard.COLUMNS)
+    frame = pd.DataFrame(runs, columns=leaderboard.COLUMNS)
     table = leaderboard.markdown(frame)
     assert "## jena" in table
     assert "| jena_naive | naive | " in table and "2.65 ± 0.071" in table
 
 
 def test_a_board_built_from_finished_runs_says_so_and_lists_the_unmeasured():
-    frame = leaderboard.pd.DataFrame(columns=leaderboard.COLUMNS)
+    frame = pd.DataFrame(columns=leaderboard.COLUMNS)
     table = leaderboard.markdown(frame, "Built from finished runs.", {"verne": ["verne_reference"]})
     assert "Built from finished runs." in table
     assert "## verne" in table and "`python train.py experiment=verne_reference`" in table
 
 
-def test_long_entries_are_listed_with_their_reason_not_run(tmp_path, monkeypatch):
-    (tmp_path / "imdb_huge.yaml").write_text("leaderboard:\n  long: needs a GPU week\n")
-    monkeypatch.setattr(leaderboard, "EXPERIMENTS", tmp_path)
-    assert dict(leaderboard.entries("imdb"))["imdb_huge"]["long"] == "needs a GPU week"
-    frame = leaderboard.pd.DataFrame(columns=leaderboard.COLUMNS)
+def test_long_entries_are_listed_with_their_reason_not_run():
+    found = [("imdb_huge", {"data": "imdb", "long": "needs a GPU week"}), ("x", {"data": "imdb"})]
+    jobs, long = leaderboard.plan(found, seeds=2, run_long=False)
+    assert [(name, seed) for name, _, seed, _ in jobs] == [("x", 42), ("x", 43)]
+    assert long == {"imdb": {"imdb_huge": "needs a GPU week"}}
+    jobs, long = leaderboard.plan(found, seeds=1, run_long=True)
+    assert [name for name, *_ in jobs] == ["imdb_huge", "x"] and long == {}
+    assert jobs[0][3] == leaderboard.RUNS / "imdb_huge" / "seed42"
+    frame = pd.DataFrame(columns=leaderboard.COLUMNS)
     table = leaderboard.markdown(frame, long={"imdb": {"imdb_onehot_bilstm": "too big"}})
     assert "Longer than the CPU budget" in table
     assert "`python train.py experiment=imdb_onehot_bilstm` (too big)" in table
