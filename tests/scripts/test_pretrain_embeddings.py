@@ -1,0 +1,21 @@
+"""seqlab.word2vec, behind scripts/pretrain_embeddings.py: seeded vectors and a progress total."""
+
+import torch
+
+from seqlab.cli.common import configured_datamodule
+from seqlab.word2vec import skipgram
+
+
+def test_skipgram_is_seeded_and_reports_each_epochs_total(imdb_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQLAB_DATA_DIR", str(imdb_dir))  # read through conf/paths
+    monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path / "cache"))
+    dm = configured_datamodule(["data=imdb"])
+    dm.setup()
+    calls = []
+    vectors = skipgram(dm, dim=8, epochs=2, batch=64, progress=lambda *call: calls.append(call))
+    assert vectors.shape == (dm.spec.input_size, 8)
+    for epoch in (0, 1):
+        done = [(d, total) for e, d, total, _ in calls if e == epoch]
+        assert [d for d, _ in done] == list(range(1, len(done) + 1))
+        assert all(total == len(done) for _, total in done)  # the total is known from the start
+    assert torch.equal(vectors, skipgram(dm, dim=8, epochs=2, batch=64))
