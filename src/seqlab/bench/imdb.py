@@ -87,8 +87,9 @@ def epoch(
     seconds = time.perf_counter() - started
     result = {
         "batches": steps,
-        "seconds": round(seconds, 1),
-        "seconds_per_full_epoch": round(seconds * len(dm.train_dataloader()) / steps, 1),
+        # to the millisecond: the speed-ups divide these, and a short run's may be under 0.1 s
+        "seconds": round(seconds, 3),
+        "seconds_per_full_epoch": round(seconds * len(dm.train_dataloader()) / steps, 3),
         "padding_share": round(1 - tokens / padded, 3),
     }
     if batches is None:  # accuracy after a partial epoch says nothing; after a full one it does
@@ -163,7 +164,7 @@ def markdown(result: dict) -> list[str]:
     ):
         row = result[key]
         lines.append(
-            f"| {batches} | {masking} | {row['batches']} | {row['seconds_per_full_epoch']} "
+            f"| {batches} | {masking} | {row['batches']} | {row['seconds_per_full_epoch']:.1f} "
             f"| {row['padding_share']} | {row.get('val_acc', '')} |"
         )
     lines += [
