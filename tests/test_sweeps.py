@@ -166,6 +166,7 @@ def test_error_line_is_the_message_of_a_user_error_else_type_and_first_line(erro
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_wandb_offline_in_a_sweep_writes_runs_that_share_the_sweeps_group(tmp_path):
     sweep = tmp_path / "sweep-2026"
     result = run_cli(

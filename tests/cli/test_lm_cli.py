@@ -29,6 +29,7 @@ def generate_cfg(data_dir, output_dir, ckpt, *overrides):
     return cfg
 
 
+@pytest.mark.slow
 def test_verne_charlm_trains_with_tbptt_and_generates_reproducibly(
     verne_dir, tmp_path, monkeypatch
 ):
@@ -71,6 +72,7 @@ def test_tbptt_needs_stream_ordered_data(verne_dir, tmp_path):
         train(compose_train(overrides, tmp_path / "run"))
 
 
+@pytest.mark.slow
 def test_chorales_train_and_write_midi_wav_and_piano_roll(chorales_dir, tmp_path):
     overrides = [
         *TINY_LM,

@@ -27,6 +27,7 @@ def checkpoint(imdb_dir, tmp_path):
     return metrics["checkpoint"]
 
 
+@pytest.mark.slow
 def test_predict_handles_normal_empty_binary_and_huge_text(
     checkpoint, tmp_path, capsys, monkeypatch
 ):

@@ -22,6 +22,7 @@ def tiny(data_dir: Path, *overrides: str) -> list[str]:
 
 
 @pytest.mark.parametrize("model", MODELS)
+@pytest.mark.slow
 def test_every_model_trains_and_tests_on_jena(model, jena_hourly_dir, tmp_path):
     length = ["data.sequence_length=120", "data.delay=24"] if model == "conv1d" else []
     cfg = compose_train(tiny(jena_hourly_dir, f"model={model}", *length), tmp_path / "run")
@@ -66,6 +67,7 @@ class NaNAfter(torch.nn.MSELoss):
         return loss
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(jena_hourly_dir, tmp_path):
     overrides = tiny(
         jena_hourly_dir,
@@ -83,6 +85,7 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(jena_ho
     assert all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values())
 
 
+@pytest.mark.slow
 def test_evaluate_rebuilds_the_run_from_its_checkpoint(jena_hourly_dir, tmp_path):
     trained = train(compose_train(tiny(jena_hourly_dir, "model=gru"), tmp_path / "run"))
     cfg = compose_train(
@@ -120,6 +123,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow
 def test_help_lists_the_config_groups():
     result = run_cli("train.py", "--help")
     assert result.returncode == 0
@@ -127,6 +131,7 @@ def test_help_lists_the_config_groups():
         assert group in result.stdout
 
 
+@pytest.mark.slow
 def test_missing_data_offline_is_one_line_not_a_traceback(tmp_path):
     result = run_cli(
         "train.py",
@@ -160,6 +165,7 @@ def test_cli_naive_run_on_the_mirror_prints_the_reference_numbers(tmp_path):
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_a_model_that_cannot_serve_the_data_is_one_line_naming_both(tmp_path):
     result = run_cli(
         "train.py",

@@ -10,6 +10,7 @@ from seqlab.cli.common import build_run
 from tests.helpers import compose_train
 
 
+@pytest.mark.slow
 def test_a_family_row_measures_both_loops_on_the_real_loaders(jena_hourly_dir):
     overrides = ["experiment=jena_lstm16", f"paths.data_dir={jena_hourly_dir}"]
     overrides += ["data.sequence_length=24", "data.delay=6", "data.batch_size=16"]

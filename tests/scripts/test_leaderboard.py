@@ -75,6 +75,7 @@ def test_long_entries_are_listed_with_their_reason_not_run():
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_an_entry_run_again_gives_the_same_printed_metrics(tmp_path, monkeypatch):
     """The leaderboard's own path, twice, on the real data: every printed digit agrees."""
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(mirror_dir()))
