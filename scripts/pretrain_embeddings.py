@@ -28,6 +28,8 @@ from seqlab.cli.common import configured_datamodule
 from seqlab.outputs import write_torch_atomic
 from seqlab.word2vec import skipgram
 
+LOG_EVERY = 500
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -54,6 +56,7 @@ def main() -> None:
         TextColumn("left"),
         TimeRemainingColumn(),
         console=console,
+        disable=not console.is_terminal,  # a log file gets a line every LOG_EVERY batches
     )
     epochs: dict[int, int] = {}
 
@@ -63,6 +66,13 @@ def main() -> None:
                 f"epoch {epoch + 1}/{args.epochs}", total=total, loss=loss
             )
         bars.update(epochs[epoch], completed=done, loss=loss)
+        if not console.is_terminal and (done % LOG_EVERY == 0 or done == total):
+            seconds = time.perf_counter() - started
+            console.print(
+                f"epoch {epoch + 1}/{args.epochs}: batch {done:,}/{total:,}, loss {loss:.4f}, "
+                f"{seconds:.0f} s",
+                highlight=False,
+            )
 
     with bars:
         vectors = skipgram(
