@@ -1,1 +1,2 @@
-"""Entry points behind the top-level scripts (train.py, evaluate.py)."""
+"""Entry points behind train.py, evaluate.py, generate.py and predict.py; `common` composes and
+builds a run (`build_run`), `restore` rebuilds one from its checkpoint (`restore_run`)."""
