@@ -33,7 +33,7 @@ from seqlab.data.text import (
     segment_ids,
 )
 from seqlab.errors import DataError, SeqlabError
-from seqlab.outputs import atomic_path
+from seqlab.outputs import write_torch_atomic
 from seqlab.spec import TaskSpec
 
 SPLITS = ("train", "test", "unsup")
@@ -154,13 +154,8 @@ def tokenized_corpus(archive: Path, cache_dir: Path | None, unsup: bool = False)
         }
         begin += count
     if cached is not None:
-        _save_atomic({**corpus, "words": "\n".join(words)}, cached)
+        write_torch_atomic(cached, {**corpus, "words": "\n".join(words)})
     return corpus
-
-
-def _save_atomic(payload: dict[str, Any], path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
 
 
 def _load_cache(path: Path | None) -> dict[str, Any] | None:
@@ -350,7 +345,7 @@ class ImdbDataModule(DataModule):
                 }
                 for split, (index, texts, labels) in indexed.items()
             }
-            _save_atomic({"vectorizer": state, "splits": splits}, cached)
+            write_torch_atomic(cached, {"vectorizer": state, "splits": splits})
         return indexed
 
     def _dataset(self, index: np.ndarray, texts: np.ndarray, labels: torch.Tensor) -> Any:
