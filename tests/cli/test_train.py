@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -120,7 +121,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         text=True,
         env={**os.environ, "WANDB_MODE": "disabled", **(env or {})},
         timeout=1200,  # generous: a loaded machine is slow, and a hang still ends
+        preexec_fn=as_from_a_terminal,
     )
+
+
+def as_from_a_terminal() -> None:
+    """Ctrl-C reaches the command as it would from a terminal, even when the tests themselves run
+    as a background job (which starts with SIGINT ignored, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.slow
