@@ -63,6 +63,7 @@ FRACTION = Number(minimum=0, below=1)
 
 OPTIONS: dict[str, Number] = {
     "seed": Number(whole=True, minimum=0),
+    "threads": Number(whole=True, minimum=1, nullable=True, note="null: torch's default"),
     "trainer.max_epochs": Number(whole=True, minimum=-1, nullable=True, note="-1: no limit"),
     "trainer.min_epochs": Number(whole=True, minimum=0, nullable=True),
     "trainer.max_steps": Number(whole=True, minimum=-1, note="-1: no limit"),

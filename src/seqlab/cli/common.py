@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -92,12 +93,24 @@ def build_run(
     ``datamodule``: one already set up, for another task with the same first weights.
     """
     L.seed_everything(cfg.seed, workers=True)
+    set_threads(cfg.get("threads"))
     if datamodule is None:
         datamodule = instantiate(cfg.data)
         datamodule.prepare_data()
         datamodule.setup("fit")
     task = build_task(cfg.task, cfg.model if net is None else net, datamodule.spec)
     return datamodule, task
+
+
+def set_threads(threads: int | None) -> None:
+    """Run torch's CPU operators on ``threads`` threads (``threads=`` in conf/train.yaml).
+
+    The thread count moves the last digits of a CPU run's metrics (reductions are summed in
+    another order), so it is part of the run's configuration and printed in every leaderboard
+    command; null keeps torch's default (every core, or ``OMP_NUM_THREADS``).
+    """
+    if threads is not None:
+        torch.set_num_threads(int(threads))
 
 
 def instantiate_group(group: DictConfig | None, **declared: Any) -> list[Any]:

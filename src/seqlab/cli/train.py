@@ -88,6 +88,7 @@ def _train(
         "train_seconds": round(clock.seconds, 3) if clock else None,
         "samples_per_s": round(clock.samples_per_second, 1) if clock and clock.seconds else None,
         "seed": cfg.seed,
+        "threads": torch.get_num_threads(),
         "device": device_name(str(cfg.trainer.get("accelerator", "auto"))),
         "git_commit": git_commit(),
         "checkpoint": checkpoint,
