@@ -58,6 +58,11 @@ class SequenceNet(nn.Module):
     # fixed_length: the net's weights depend on the number of steps (it flattens the window), so
     # every sample must have the spec's ``sequence_length`` steps; texts of any length will not do
     fixed_length: bool = False
+    # carries_state (language models): the state ``forward(tokens, state)`` returns continues the
+    # text in the next batch, so the task may carry it (truncated BPTT). False: the net reads
+    # fixed contexts (a transformer), its state only steps generation, and every window is
+    # trained and scored on its own.
+    carries_state: bool = True
     output_size: int
 
     @classmethod

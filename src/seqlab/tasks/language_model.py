@@ -14,7 +14,7 @@ from torch.nn import functional as F
 from torchmetrics import MeanMetric, MinMetric
 
 from seqlab.data.base import LanguageData
-from seqlab.errors import SeqlabError
+from seqlab.errors import ConfigError, SeqlabError
 from seqlab.spec import IGNORE, TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network
@@ -61,7 +61,8 @@ class LanguageModelTask(SeqlabTask):
     time); the state starts from zero at each epoch and each evaluation pass, separately for
     every split. Elsewhere every window starts from a zero state. ``tbptt`` null follows the
     data's layout; false never carries the state (a model trained on independent windows,
-    evaluated as such).
+    evaluated as such). A net that declares no state to carry (``carries_state = False``, a
+    transformer's fixed context) is never carried, and refuses ``tbptt=true``.
     Reported: ``loss`` (nats per token), ``bpc`` (bits per token), ``ppl`` (perplexity) and
     ``acc`` (next-token accuracy).
     """
@@ -81,6 +82,12 @@ class LanguageModelTask(SeqlabTask):
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         self.spec = spec
         self.adapter, self.net, self.head = build_network(net, spec)
+        if tbptt and not self.net.carries_state:
+            raise ConfigError(
+                f"task.tbptt=true carries the state across batches, but model "
+                f"{type(self.net).__name__} reads fixed contexts and has no state to carry; set "
+                "task.tbptt=false or null (and data.train_order=shuffle where the data offers it)"
+            )
         self.tbptt = tbptt
         self.sample_temperature = sample_temperature
         self.sample_top_k = sample_top_k
@@ -159,7 +166,8 @@ class LanguageModelTask(SeqlabTask):
 
     def _start(self, split: str) -> None:
         self.carried[split] = None
-        self.carry[split] = self.tbptt is not False and self._streamed(split)
+        carry = self.tbptt is not False and self.net.carries_state
+        self.carry[split] = carry and self._streamed(split)
 
     def on_train_epoch_start(self) -> None:
         self._start("train")

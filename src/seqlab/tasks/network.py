@@ -69,10 +69,14 @@ def build_network(
     """Input adapter, architecture, and the linear head mapping its features to the outputs.
 
     Architectures that accept token ids (``"tokens" in input_kinds``) get them as they are;
-    the others get an embedding in front when the data set yields tokens.
+    the others get an embedding in front when the data set yields tokens. One that reads both
+    gets the task's embedding where the task offers one (``embedding_dim``: classification, so
+    pretrained word vectors apply) and the ids where it does not (language models).
     """
     cls = net_class(factory)
-    reads_tokens = "tokens" in cls.input_kinds
+    reads_tokens = "tokens" in cls.input_kinds and (
+        "real" not in cls.input_kinds or embedding_dim is None
+    )
     adapter, net_spec = build_adapter(spec, None if reads_tokens else embedding_dim)
     check_compatible(factory, net_spec, offered=spec)
     net = factory(spec=net_spec)
