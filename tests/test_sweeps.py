@@ -27,11 +27,17 @@ def test_collect_reads_every_finished_job(tmp_path):
             "train_seconds": 1.0,
         }
         (tmp_path / job / "metrics.json").write_text(json.dumps(metrics))
+        (tmp_path / job / ".hydra").mkdir()
+        overrides = [f"model={metrics['model']}", f"+task.optimizer.lr={mae / 1000}", "seed=1"]
+        OmegaConf.save(OmegaConf.create(overrides), tmp_path / job / ".hydra" / "overrides.yaml")
     (tmp_path / "2-lstm-jena").mkdir()  # a job that failed before writing metrics
     frame = collect(tmp_path)
     assert frame["model"].tolist() == ["naive", "gru"]
     assert frame["val/mae"].tolist() == [2.44, 2.3]
     assert "val/loss" not in frame
+    # a column for every overridden parameter, next to what the job ran
+    assert list(frame.columns[:5]) == ["job", "model", "data", "task.optimizer.lr", "seed"]
+    assert frame["task.optimizer.lr"].tolist() == ["0.00244", "0.0023"]
 
 
 @pytest.mark.integration
@@ -53,7 +59,9 @@ def test_multirun_keeps_finished_jobs_when_one_fails_and_summarises_them(tmp_pat
     done = sorted(p.parent.name for p in tmp_path.glob("*/metrics.json"))
     assert done == ["0-naive-jena", "2-dense-jena"]  # the job after the failure ran too
     summary = (tmp_path / "summary.csv").read_text().splitlines()
-    assert summary[0].startswith("job,model,data,val/mae,test/mae")
+    assert summary[0].startswith(
+        "job,model,data,debug,data.sequence_length,callbacks.rich_progress_bar,val/mae,test/mae"
+    )
     assert len(summary) == 3
     # the table of the finished jobs is printed although a job failed
     assert f"2 runs in {tmp_path}" in result.stdout

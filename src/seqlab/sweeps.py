@@ -13,7 +13,7 @@ import pandas as pd
 from hydra.core.utils import JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -30,16 +30,29 @@ def job_order(path: Path) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
 
 
+def job_overrides(job_dir: Path) -> dict[str, str]:
+    """``{key: value}`` of the overrides a job ran with (Hydra's ``.hydra/overrides.yaml``, which
+    holds the sweep's fixed overrides and the job's swept or searched values)."""
+    path = job_dir / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return {}
+    pairs = (str(line).split("=", 1) for line in OmegaConf.load(path))
+    return {key.lstrip("+~"): value for key, value in (p for p in pairs if len(p) == 2)}
+
+
 def collect(sweep_dir: Path) -> pd.DataFrame:
-    """One row per finished job: what it ran and its validation / test metrics."""
+    """One row per finished job: what it ran (model, data, every override) and its validation
+    / test metrics."""
     rows = []
     for path in sorted(sweep_dir.glob("*/metrics.json"), key=lambda p: job_order(p.parent)):
         metrics = json.loads(path.read_text())
+        overrides = job_overrides(path.parent)
         rows.append(
             {
                 "job": path.parent.name,
                 "model": metrics.get("model"),
                 "data": metrics.get("data"),
+                **{k: v for k, v in overrides.items() if k not in ("model", "data")},
                 **flat_metrics(metrics),
                 "params": metrics.get("params"),
                 "epochs": metrics.get("epochs"),
@@ -149,9 +162,8 @@ class SweepSummary(Callback):
         if not frame.empty:
             table = Table(title=f"{len(frame)} runs in {sweep_dir} (summary.csv)")
             for column in frame.columns:
-                table.add_column(
-                    column, justify="left" if column in ("job", "model", "data") else "right"
-                )
+                numeric = pd.api.types.is_numeric_dtype(frame[column])
+                table.add_column(column, justify="right" if numeric else "left")
             for row in frame.itertuples(index=False):
                 table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
             Console().print(table)

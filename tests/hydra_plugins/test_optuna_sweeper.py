@@ -3,6 +3,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import matplotlib.image
 import optuna
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -84,6 +85,14 @@ def test_a_resumed_search_proposes_new_points_instead_of_replaying_the_first_one
         fake_search(again, trials=count)
     replay = fake_search(again, trials=4).trials
     assert [t.params for t in replay] == [t.params for t in trials]
+
+
+def test_a_search_ends_with_optunas_figures_of_its_study(tmp_path):
+    fake_search(tmp_path, trials=3)
+    for name in ("history", "importances", "parallel_coordinate"):
+        image = matplotlib.image.imread(tmp_path / f"{name}.png")
+        assert image.shape[0] > 100 and image.shape[1] > 100
+        assert image[..., :3].std() > 0  # something is drawn on it
 
 
 def test_failed_trials_are_not_replaced_for_ever_and_keep_their_error(tmp_path):

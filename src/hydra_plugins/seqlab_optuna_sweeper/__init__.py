@@ -17,6 +17,7 @@ replaying the first search's.
 
 import logging
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -31,6 +32,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab.outputs import atomic_path
 from seqlab.runs import error_line, write_status
 
 log = logging.getLogger(__name__)
@@ -204,3 +206,39 @@ class OptunaSweeper(Sweeper):
         }
         OmegaConf.save(OmegaConf.create(best), sweep_dir / "optimization_results.yaml")
         log.info(f"best {study.best_value:.4g} with {study.best_params}")
+        for name, problem in plot_study(study, sweep_dir).items():
+            log.warning(f"{name}.png not drawn: {problem}")
+
+
+PLOTS = {
+    "history": "plot_optimization_history",
+    "importances": "plot_param_importances",
+    "parallel_coordinate": "plot_parallel_coordinate",
+}
+
+
+def plot_study(study: optuna.Study, folder: Path) -> dict[str, str]:
+    """Optuna's own matplotlib figures of the study (history, parameter importances, parallel
+    coordinates) as PNGs in ``folder``; returns why any could not be drawn, since a figure
+    must not fail a search whose trials are done."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as figures
+
+    problems = {}
+    for name, function in PLOTS.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                axes = getattr(figures, function)(study)
+            figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
+            figure.set_size_inches(8, 5)
+            figure.tight_layout()
+            with atomic_path(folder / f"{name}.png") as tmp:
+                figure.savefig(tmp, dpi=100, format="png")
+            plt.close(figure)
+        except (ValueError, RuntimeError) as problem:
+            problems[name] = str(problem).splitlines()[0]
+    return problems
