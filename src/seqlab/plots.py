@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -19,15 +20,33 @@ def plot_forecast(
     title: str,
     unit: str,
     steps: int = 24 * 14,
+    naive: torch.Tensor | None = None,
+    naive_label: str = "naive",
+    times: np.ndarray | None = None,
 ) -> Path:
-    """Forecast against truth over the first ``steps`` consecutive test targets."""
+    """Forecast against truth over the first ``steps`` consecutive test targets.
+
+    With ``naive``, the naive forecaster's too, the bar the model must clear; with ``times``
+    (the date of each target), the time axis shows dates, so a reader sees when the series broke.
+    """
     truth = targets[:steps, 0].numpy()
-    guess = predictions[:steps, 0].numpy()
-    mae = float(abs(truth - guess).mean())
+    when = np.arange(len(truth)) if times is None else times[:steps]
     fig, ax = plt.subplots(figsize=(11, 3.8), layout="constrained")
-    ax.plot(truth, label="truth", color="black", linewidth=1.2)
-    ax.plot(guess, label=f"forecast (MAE {mae:.2f} {unit} on this stretch)", color="tab:orange")
-    return _save(fig, ax, path, title, unit)
+    ax.plot(when, truth, label="truth", color="black", linewidth=1.2)
+    lines = [(naive_label, naive, "tab:blue"), ("forecast", predictions, "tab:orange")]
+    for label, values, color in lines:
+        if values is not None:
+            guess = values[:steps, 0].numpy()
+            mae = _amount(float(abs(truth - guess).mean()))
+            ax.plot(when, guess, label=f"{label} (MAE {mae} {unit} here)", color=color)
+    if times is not None:
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    return _save(fig, ax, path, title, unit, "date of the target" if times is not None else None)
+
+
+def _amount(value: float) -> str:
+    """An error as people read it: 23,456 riders, 2.38 °C."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
 
 
 def plot_fan(
@@ -55,9 +74,11 @@ def plot_fan(
     return _save(fig, ax, path, title, unit)
 
 
-def _save(fig: plt.Figure, ax: plt.Axes, path: Path, title: str, unit: str) -> Path:
+def _save(
+    fig: plt.Figure, ax: plt.Axes, path: Path, title: str, unit: str, xlabel: str | None = None
+) -> Path:
     """Label a forecast figure's axes, write it to ``path`` and free it."""
-    ax.set_xlabel("test sample (consecutive windows)")
+    ax.set_xlabel(xlabel or "test sample (consecutive windows)")
     ax.set_ylabel(unit)
     ax.set_title(title)
     ax.legend(loc="upper right")

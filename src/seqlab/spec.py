@@ -30,6 +30,10 @@ class TaskSpec:
     covariates: int = 0  # known-future values per target step, yielded as the batch's third part
     target_names: tuple[str, ...] = ()
     target_index: tuple[int, ...] = ()  # which input features are the targets, if any
+    # input features that are measured series (not calendar or day-type covariates): what a
+    # level-invariant forecast (``task.level``) rescales per window; empty: the targets only
+    series_index: tuple[int, ...] = ()
+    season: int = 1  # steps back the data set's naive forecast copies (Chicago: 7 days)
     target_mean: tuple[float, ...] = ()
     target_std: tuple[float, ...] = ()
     unit: str = ""

@@ -1,13 +1,17 @@
 import json
+import re
 from functools import partial
 
+import pytest
 import torch
+from hydra.utils import instantiate
 
 from seqlab.cli.train import train
+from seqlab.errors import ConfigError
 from seqlab.nets.recurrent import Recurrent
 from seqlab.nets.seq2seq import Seq2Seq
 from seqlab.spec import TaskSpec
-from seqlab.tasks.forecasting import ForecastingTask
+from seqlab.tasks.forecasting import ForecastingTask, WindowLevel
 from tests.helpers import TINY_RUN, compose_train
 from tests.nets.test_shapes import jena_spec
 
@@ -111,3 +115,126 @@ def test_scheduler_follows_the_monitored_metric():
     )
     config = task.configure_optimizers()
     assert config["lr_scheduler"]["monitor"] == "val/mae"
+
+
+FORECASTERS = [
+    "naive",
+    "seasonal_naive",
+    "linear",
+    "dense",
+    "conv1d",
+    "rnn",
+    "lstm",
+    "gru",
+    "conv_gru",
+    "wavenet",
+    "seq2seq",
+    "encdec",
+]
+
+
+def chicago_like_spec(horizon: int = 3) -> TaskSpec:
+    """Multivariate Chicago inputs: bus, rail (the targets), then three day-type flags."""
+    return TaskSpec(
+        "chicago",
+        "forecasting",
+        "real",
+        input_size=5,
+        output_size=2 * horizon,
+        sequence_length=56,
+        horizon=horizon,
+        covariates=3,
+        target_names=("bus", "rail"),
+        target_index=(0, 1),
+        series_index=(0, 1),
+        target_mean=(0.0, 0.0),
+        target_std=(1e6, 1e6),
+    )
+
+
+def level_task(model: str, level: str, tmp_path, **kwargs) -> ForecastingTask:
+    overrides = [f"model={model}", "data=chicago"]
+    if model == "conv1d":
+        overrides.append("model.kernel_sizes=[12,6,3]")
+    net = instantiate(compose_train(overrides, tmp_path).model)
+    return ForecastingTask(net, chicago_like_spec(), torch.optim.Adam, level=level, **kwargs)
+
+
+@pytest.mark.parametrize("model", FORECASTERS)
+def test_a_shifted_and_scaled_window_gets_the_shifted_and_scaled_forecast(model, tmp_path):
+    torch.manual_seed(0)
+    task = level_task(model, "window", tmp_path).eval()
+    x = torch.rand(4, 56, 5)
+    future = torch.rand(4, 3, 3)
+    moved = x.clone()
+    moved[:, :, :2] = x[:, :, :2] * 0.2 + 3.0  # a collapse and a shift; day types unchanged
+    expected = task(x, future) * 0.2 + 3.0
+    assert torch.allclose(task(moved, future), expected, atol=1e-4)
+
+
+def test_without_a_level_the_forecast_reads_absolute_values(tmp_path):
+    torch.manual_seed(0)
+    task = level_task("gru", None, tmp_path).eval()
+    x = torch.rand(4, 56, 5)
+    assert not torch.allclose(task(x + 3.0), task(x) + 3.0, atol=1e-2)
+
+
+def test_shift_moves_the_forecast_with_the_window_but_does_not_scale_it(tmp_path):
+    torch.manual_seed(0)
+    task = level_task("gru", "shift", tmp_path).eval()
+    x = torch.rand(4, 56, 5)
+    shifted, scaled = x.clone(), x.clone()
+    shifted[:, :, :2] += 3.0
+    scaled[:, :, :2] *= 3.0
+    assert torch.allclose(task(shifted), task(x) + 3.0, atol=1e-4)
+    assert not torch.allclose(task(scaled), task(x) * 3.0, atol=1e-2)
+
+
+def test_level_steps_take_the_level_of_the_last_steps_only():
+    level = WindowLevel(chicago_like_spec(), "shift", steps=7)
+    x = torch.zeros(1, 56, 5)
+    x[:, -7:, :2] = 2.0  # the series jumped a week ago
+    window, loc, _ = level(x)
+    assert loc.eq(2.0).all() and window[:, -7:, :2].eq(0).all()
+
+
+def test_the_teacher_is_fed_in_the_windows_units(tmp_path):
+    torch.manual_seed(0)
+    task = level_task("encdec", "window", tmp_path).train()
+    x, future, y = torch.rand(4, 56, 5), torch.rand(4, 3, 3), torch.rand(4, 6)
+    moved = x.clone()
+    moved[:, :, :2] = x[:, :, :2] * 0.5 + 1.0
+    torch.manual_seed(1)
+    expected = task(x, future, y) * 0.5 + 1.0
+    torch.manual_seed(1)  # the same teacher-forcing draws
+    assert torch.allclose(task(moved, future, y * 0.5 + 1.0), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("level", "options", "message"),
+    [
+        ("median", {}, "task.level='median': choose null, shift or window"),
+        ("window", {"level_steps": 1}, "task.level_steps=1 must lie in 2..data.sequence_length"),
+    ],
+)
+def test_bad_level_options_are_config_errors(level, options, message, tmp_path):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        level_task("gru", level, tmp_path, level_steps=options.get("level_steps"))
+
+
+def test_chicago_trains_with_window_levels_and_dates_its_forecast(
+    chicago_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SEQLAB_DATA_DIR", str(chicago_dir))
+    overrides = [
+        *CHICAGO_RUN,
+        "data=chicago",
+        "data.features=multivariate",
+        "data.calendar=true",
+        "model=gru",
+        "task.level=window",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+    ]
+    metrics = train(compose_train(overrides, tmp_path / "run"))
+    assert 0 < metrics["test"]["mae"] < 1e6  # riders, finite
+    assert (tmp_path / "run" / "forecast.png").is_file()

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from seqlab.data.base import DataModule
-from seqlab.data.windows import WindowDataset, window_starts
+from seqlab.data.windows import DatedWindows, WindowDataset, window_starts
 from seqlab.errors import DataError
 from seqlab.spec import TaskSpec
 
@@ -81,7 +81,7 @@ def known_in_advance(frame: pd.DataFrame, calendar: bool) -> pd.DataFrame:
     return pd.concat(parts, axis=1).astype("float32")
 
 
-class ChicagoDataModule(DataModule):
+class ChicagoDataModule(DatedWindows, DataModule):
     """CTA ridership windows: ``sequence_length`` days in, the next ``horizon`` days of ``target``.
 
     ``features=univariate`` feeds the target series only; ``multivariate`` feeds bus, rail and
@@ -89,8 +89,11 @@ class ChicagoDataModule(DataModule):
     day's calendar with ``calendar=true``. Inputs and targets are riders × 1e-6 (not
     standardised, as in the reference); the spec's scale turns errors back into riders. Each
     batch also carries the known future (day type, calendar) of every target day, which an
-    encoder–decoder feeds its decoder.
+    encoder–decoder feeds its decoder. forecast.png shows the first half of 2020: the collapse.
     """
+
+    plot_from = "2020-01-06"
+    plot_steps = 26 * 7
 
     def __init__(
         self,
@@ -127,6 +130,7 @@ class ChicagoDataModule(DataModule):
         target_index = [list(inputs.columns).index(t) for t in targets]
         length, horizon = self.hparams.sequence_length, self.hparams.horizon
         offsets = torch.arange(length, length + horizon)
+        times = frame.index.to_numpy()
         days: dict[str, tuple[str, str]] = {}
         for split, (first, last) in SPLITS.items():
             rows = frame.index.get_indexer(frame.loc[first:last].index)
@@ -139,7 +143,7 @@ class ChicagoDataModule(DataModule):
             begin, end = int(rows[0]), int(rows[-1]) + 1
             starts = window_starts(begin, end, length, length + horizon - 1, end, True)
             self.datasets[split] = WindowDataset(
-                series, series[:, target_index], starts, length, offsets, covariates
+                series, series[:, target_index], starts, length, offsets, covariates, times
             )
             first_target = frame.index[int(starts[0]) + length]
             days[split] = (str(first_target.date()), str(frame.index[end - 1].date()))
@@ -155,6 +159,8 @@ class ChicagoDataModule(DataModule):
             covariates=covariates.shape[1],
             target_names=targets,
             target_index=tuple(target_index),
+            series_index=tuple(i for i, c in enumerate(inputs.columns) if c in TARGETS["both"]),
+            season=7,
             target_mean=(0.0,) * len(targets),
             target_std=(1 / SCALE,) * len(targets),
             unit="riders",

@@ -11,7 +11,7 @@ import torch
 from seqlab.data import sources
 from seqlab.data.base import DataModule
 from seqlab.data.tables import Table, read_csv_table
-from seqlab.data.windows import WindowDataset, window_starts
+from seqlab.data.windows import DatedWindows, WindowDataset, window_starts
 from seqlab.errors import DataError
 from seqlab.spec import TaskSpec
 
@@ -57,7 +57,7 @@ def cycles(index: pd.DatetimeIndex) -> pd.DataFrame:
     return pd.DataFrame(columns, index=index)
 
 
-class JenaDataModule(DataModule):
+class JenaDataModule(DatedWindows, DataModule):
     """Chronological 50 / 25 / 25 % split, standardised with training statistics only.
 
     A sample is ``sequence_length`` hourly steps of every feature; its target is ``target`` the
@@ -100,7 +100,7 @@ class JenaDataModule(DataModule):
         canonical = path.name == sources.SOURCES["jena"].filename
         table = load_jena(path, every=STEPS_PER_HOUR if canonical else 1)
         columns = self._select(table.columns, path)
-        values = table.values
+        values, measured = table.values, len(columns)
         if columns != table.columns:
             values = values[:, [table.columns.index(c) for c in columns]]
         if self.hparams.calendar:
@@ -123,6 +123,7 @@ class JenaDataModule(DataModule):
             )
         last_offset = length - 1 + self.hparams.delay
         offsets = torch.arange(last_offset - horizon + 1, last_offset + 1)
+        times = table.times.to_numpy()
         bounds = {
             "train": (0, n_train),
             "val": (n_train, n_train + n_val),
@@ -137,7 +138,7 @@ class JenaDataModule(DataModule):
                     f"data.delay={self.hparams.delay}); shorten them"
                 ) from error
             self.datasets[split] = WindowDataset(
-                series, series[:, target_index], starts, length, offsets
+                series, series[:, target_index], starts, length, offsets, times=times
             )
         self.spec = TaskSpec(
             data_name="jena",
@@ -150,6 +151,7 @@ class JenaDataModule(DataModule):
             lead=self.hparams.delay - horizon + 1,
             target_names=(self.hparams.target,),
             target_index=(target_index,),
+            series_index=tuple(range(measured)),  # the calendar columns come last
             target_mean=(float(mean[target_index]),),
             target_std=(float(std[target_index]),),
             unit="°C",

@@ -6,6 +6,7 @@ indexing operation, so memory stays O(series) and the loader costs one gather pe
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -47,7 +48,8 @@ class WindowDataset(Dataset):
     ``target_offsets`` are counted from the window's first row, so a target 24 steps after the
     last input row of a 120-step window has offset 143. With ``covariates`` (values known in
     advance, such as the calendar), a sample also carries ``covariates[s + offsets]``: the known
-    future of each target step, as a third part.
+    future of each target step, as a third part. ``times`` (one per row of the series) date the
+    samples (`target_times`).
     """
 
     def __init__(
@@ -58,13 +60,21 @@ class WindowDataset(Dataset):
         length: int,
         target_offsets: torch.Tensor,
         covariates: torch.Tensor | None = None,
+        times: np.ndarray | None = None,
     ) -> None:
         self.series = series
+        self.times = times
         self.targets = targets
         self.starts = starts
         self.steps = torch.arange(length)
         self.target_offsets = target_offsets
         self.covariates = covariates
+
+    def target_times(self) -> np.ndarray:
+        """The time of each sample's first target (``datetime64``), in sample order."""
+        if self.times is None:
+            raise ValueError("this WindowDataset was built without the times of its rows")
+        return self.times[(self.starts + self.target_offsets[0]).numpy()]
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -80,3 +90,23 @@ class WindowDataset(Dataset):
         if self.covariates is None:
             return x, y
         return x, y, self.covariates[rows]
+
+
+class DatedWindows:
+    """A DataModule of dated `WindowDataset` splits: when each sample's target falls, and which
+    stretch of a split a forecast plot shows (``plot_steps`` targets from ``plot_from``, or from
+    the split's start; its last ones if the split ends before), so a picture can show the part
+    of a test span that matters."""
+
+    datasets: dict[str, WindowDataset]
+    plot_from: str | None = None
+    plot_steps: int = 24 * 14
+
+    def target_times(self, split: str) -> np.ndarray:
+        return self.datasets[split].target_times()
+
+    def plot_stretch(self, times: np.ndarray) -> slice:
+        """Which of the consecutive targets dated ``times`` (a split's first ones) to plot."""
+        first = int(np.searchsorted(times, np.datetime64(self.plot_from or times[0])))
+        first = min(first, max(len(times) - self.plot_steps, 0))  # a split ending before it
+        return slice(first, first + self.plot_steps)

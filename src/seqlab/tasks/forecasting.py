@@ -3,17 +3,72 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MinMetric
 
+from seqlab.data.windows import DatedWindows
+from seqlab.errors import ConfigError
+from seqlab.nets.baselines import Naive
 from seqlab.plots import plot_fan, plot_forecast
 from seqlab.spec import TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network
 
 Batch = tuple[torch.Tensor, ...]  # inputs, targets[, known future covariates]
+Level = Literal["shift", "window"]
+LEVELS = ("shift", "window")
+MIN_SCALE = 1e-5  # a flat window's scale: its values pass unscaled instead of dividing by ~0
+
+
+class WindowLevel(nn.Module):
+    """Level-invariant forecasting: the net sees each window relative to its own level and
+    forecasts in those units; the forecast is mapped back.
+
+    Why: a net fed absolute levels only knows the levels it was trained on. When a series leaves
+    them (Chicago ridership in 2020 fell to a fifth), its forecasts stay near the old level,
+    while a naive forecaster follows the window. ``shift`` subtracts each window's mean of every
+    measured series (``spec.series_index``, the targets if empty) and adds the target's back to
+    the forecast; ``window`` also divides by the window's standard deviation and multiplies the
+    forecast by it (reversible instance normalisation without its affine weights). A shifted
+    (and, with ``window``, scaled) copy of a window then gets the shifted (and scaled) forecast.
+    Calendar and day-type inputs pass unchanged. ``steps`` takes the level and scale from the
+    window's last ``steps`` steps only (a level that moved inside the window: the latest one).
+    """
+
+    def __init__(self, spec: TaskSpec, level: Level, steps: int | None = None) -> None:
+        super().__init__()
+        if level not in LEVELS:
+            raise ConfigError(f"task.level={level!r}: choose null, {' or '.join(LEVELS)}")
+        if steps is not None and not 2 <= steps <= (spec.sequence_length or steps):
+            raise ConfigError(
+                f"task.level_steps={steps} must lie in 2..data.sequence_length "
+                f"({spec.sequence_length}), or be null for the whole window"
+            )
+        if not spec.target_index:
+            raise ConfigError(
+                f"task.level={level} rescales each window by the level of its target series, "
+                f"and data={spec.data_name}'s inputs do not hold the targets; set task.level=null"
+            )
+        self.scaled, self.steps = level == "window", steps
+        self.columns = list(dict.fromkeys([*spec.series_index, *spec.target_index]))
+        # where each output value's target series sits among the rescaled columns
+        self.outputs = [self.columns.index(i) for i in spec.target_index] * spec.horizon
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The window relative to its level, and each output's loc and scale ``(batch, out)``."""
+        values = x[:, :, self.columns]
+        recent = values if self.steps is None else values[:, -self.steps :]
+        loc = recent.mean(dim=1, keepdim=True)
+        if self.scaled:
+            scale = recent.std(dim=1, unbiased=False, keepdim=True).clamp_min(MIN_SCALE)
+        else:
+            scale = torch.ones_like(loc)
+        x = x.clone()
+        x[:, :, self.columns] = (values - loc) / scale
+        return x, loc[:, 0, self.outputs], scale[:, 0, self.outputs]
 
 
 class ForecastingTask(SeqlabTask):
@@ -29,6 +84,10 @@ class ForecastingTask(SeqlabTask):
     itself, and scored on the last step's forecast. A ``reads_future`` net (encoder–decoder)
     also gets the known future covariates of each target step and, in training, the true
     targets for teacher forcing.
+
+    ``level`` (``task.level``): null feeds the net absolute levels; ``shift`` or ``window`` makes
+    every net forecast relative to each window's own level (`WindowLevel`). The loss is computed
+    on the forecasts mapped back, so it means what it means without the option.
     """
 
     def __init__(
@@ -40,9 +99,12 @@ class ForecastingTask(SeqlabTask):
         scheduler: SchedulerFactory | None = None,
         monitor: str = "val/mae",
         monitor_mode: str = "min",
+        level: Level | None = None,
+        level_steps: int | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         self.spec = spec
+        self.level = None if level is None else WindowLevel(spec, level, level_steps)
         self.adapter, self.net, self.head = build_network(net, spec)
         self.loss_fn = loss if loss is not None else nn.MSELoss()
         repeat = spec.output_size // max(len(spec.target_std), 1)
@@ -56,6 +118,9 @@ class ForecastingTask(SeqlabTask):
         self.val_mae_best = MinMetric()
         self.test_predictions: list[torch.Tensor] = []
         self.test_targets: list[torch.Tensor] = []
+        # the data set's naive forecaster, drawn beside the model in forecast.png
+        self.naive = Naive(spec, lag=spec.season) if spec.target_index else None
+        self.test_naive: list[torch.Tensor] = []
 
     def forward(
         self,
@@ -65,6 +130,19 @@ class ForecastingTask(SeqlabTask):
     ) -> torch.Tensor:
         """Predictions in standardised units (per time step for a ``per_step`` net)."""
         x = self.adapter(x)
+        if self.level is None:
+            return self._forecast(x, future, teacher)
+        x, loc, scale = self.level(x)
+        if teacher is not None:
+            teacher = (teacher - loc) / scale
+        pred = self._forecast(x, future, teacher)
+        if pred.dim() == 3:  # per step: the window's level holds for every step
+            loc, scale = loc[:, None], scale[:, None]
+        return pred * scale + loc
+
+    def _forecast(
+        self, x: torch.Tensor, future: torch.Tensor | None, teacher: torch.Tensor | None
+    ) -> torch.Tensor:
         if self.net.reads_future:
             return self.head(self.net(x, future, teacher, self.current_epoch))
         return self.head(self.net(x))
@@ -140,6 +218,7 @@ class ForecastingTask(SeqlabTask):
     def on_test_epoch_start(self) -> None:
         self.test_predictions.clear()
         self.test_targets.clear()
+        self.test_naive.clear()
 
     def test_step(self, batch: Batch, _: int) -> None:
         loss, pred, target = self._step(batch)
@@ -150,6 +229,8 @@ class ForecastingTask(SeqlabTask):
         self.log("test/mae", self.test_mae, batch_size=size)
         self.test_predictions.append(pred.detach().cpu())
         self.test_targets.append(target.detach().cpu())
+        if self.naive is not None:
+            self.test_naive.append(self.natural(self.naive(batch[0])).cpu())
 
     def on_test_epoch_end(self) -> None:
         self._log_breakdown("test", self.test_columns)
@@ -159,13 +240,23 @@ class ForecastingTask(SeqlabTask):
             return []
         predictions, targets = torch.cat(self.test_predictions), torch.cat(self.test_targets)
         name, unit = self.spec.target_names[0], self.spec.unit
+        naive = torch.cat(self.test_naive) if self.test_naive else None
+        stretch, times = slice(None), None
+        data = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if isinstance(data, DatedWindows):
+            times = data.target_times("test")[: len(predictions)]  # all, unless batches are limited
+            stretch = data.plot_stretch(times)
+        season = self.spec.season
         paths = [
             plot_forecast(
-                predictions,
-                targets,
+                predictions[stretch],
+                targets[stretch],
                 output_dir / "forecast.png",
                 title=f"{title}: {name}, test split",
                 unit=unit,
+                naive=None if naive is None else naive[stretch],
+                naive_label=f"seasonal naive (lag {season})" if season > 1 else "naive",
+                times=None if times is None else times[stretch],
             )
         ]
         if self.spec.horizon > 1:
