@@ -77,7 +77,7 @@ def test_naive_has_no_head_and_no_parameters():
 def test_unknown_cell_or_pool_is_a_config_error():
     with pytest.raises(
         ConfigError,
-        match="model.cell='transformer' is not a recurrent cell; choose one of gru, lstm, rnn",
+        match="cell=.transformer. is not a recurrent cell; choose one of gru, lstm, peephole_lstm",
     ):
         Recurrent(jena_spec(), cell="transformer")
     with pytest.raises(ConfigError, match="model.pool='mean' .* choose last .* or max"):

@@ -8,11 +8,12 @@ import torch
 from torch import nn
 
 from seqlab.nets.base import SequenceNet
-from seqlab.nets.recurrent import check_cell, recurrent_stack
+from seqlab.nets.recurrent import check_recurrent, recurrent_stack
 from seqlab.spec import TaskSpec
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
-LM_CELLS = ("lstm", "gru")  # cells whose state the language-model task carries and steps
+# cells whose state the language-model task carries and steps
+LM_CELLS = ("lstm", "gru", "peephole_lstm")
 
 
 class CharLM(SequenceNet):
@@ -28,22 +29,22 @@ class CharLM(SequenceNet):
 
     @classmethod
     def check_options(cls, **options: Any) -> None:
-        if "cell" in options:
-            check_cell(options["cell"], LM_CELLS)
+        check_recurrent(options, LM_CELLS)
 
     def __init__(
         self,
         spec: TaskSpec,
-        cell: Literal["lstm", "gru"] = "lstm",
+        cell: Literal["lstm", "gru", "peephole_lstm"] = "lstm",
         embedding_dim: int = 256,
         hidden_size: int = 512,
         num_layers: int = 1,
         dropout: float = 0.0,
+        impl: Literal["fused", "scratch"] = "fused",
     ) -> None:
         super().__init__()
-        self.check_options(cell=cell)
+        self.check_options(cell=cell, impl=impl)
         self.embedding = nn.Embedding(spec.input_size, embedding_dim)
-        self.rnn = recurrent_stack(cell, embedding_dim, hidden_size, num_layers, dropout)
+        self.rnn = recurrent_stack(cell, embedding_dim, hidden_size, num_layers, dropout, impl=impl)
         self.dropout = nn.Dropout(dropout)
         self.output_size = hidden_size
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from seqlab.errors import ConfigError
 from seqlab.nets.base import SequenceNet, per_step_incompatibility
-from seqlab.nets.recurrent import Recurrent
+from seqlab.nets.recurrent import Recurrent, check_recurrent
 from seqlab.spec import TaskSpec
 
 KERNEL_SIZES = (24, 12, 6)
@@ -133,6 +133,10 @@ class ConvGRU(SequenceNet):
     spans twice the time. A sequence shorter than one kernel (a few-word text) is padded to one.
     """
 
+    @classmethod
+    def check_options(cls, **options: Any) -> None:
+        check_recurrent(options)
+
     def __init__(
         self,
         spec: TaskSpec,
@@ -144,6 +148,7 @@ class ConvGRU(SequenceNet):
         dropout: float = 0.0,
         output_dropout: float = 0.0,
         weight_drop: float = 0.0,
+        impl: str = "fused",
     ) -> None:
         super().__init__()
         self.conv = nn.Sequential(
@@ -158,6 +163,7 @@ class ConvGRU(SequenceNet):
             dropout=dropout,
             output_dropout=output_dropout,
             weight_drop=weight_drop,
+            impl=impl,
         )
         self.output_size = self.gru.output_size
 

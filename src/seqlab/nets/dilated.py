@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from seqlab.nets.base import SequenceNet
-from seqlab.nets.recurrent import recurrent_stack
+from seqlab.nets.recurrent import check_recurrent, recurrent_stack
 from seqlab.spec import TaskSpec
 
 State = tuple[list[torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None] | None
@@ -26,6 +28,10 @@ class DilatedConvLSTM(SequenceNet):
     input_kinds = frozenset({"tokens"})
     task_kinds = frozenset({"language_model"})
 
+    @classmethod
+    def check_options(cls, **options: Any) -> None:
+        check_recurrent(options)
+
     def __init__(
         self,
         spec: TaskSpec,
@@ -35,6 +41,7 @@ class DilatedConvLSTM(SequenceNet):
         hidden_size: int = 256,
         num_layers: int = 1,
         dropout: float = 0.0,
+        impl: str = "fused",
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(spec.input_size, embedding_dim)
@@ -45,7 +52,7 @@ class DilatedConvLSTM(SequenceNet):
             self.convs.append(nn.Conv1d(channels, width, kernel_size, dilation=2**i))
             self.norms.append(nn.BatchNorm1d(width))
             channels = width
-        self.lstm = recurrent_stack("lstm", channels, hidden_size, num_layers, dropout)
+        self.lstm = recurrent_stack("lstm", channels, hidden_size, num_layers, dropout, impl=impl)
         self.dropout = nn.Dropout(dropout)
         self.output_size = hidden_size
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from seqlab.nets.base import SequenceNet
-from seqlab.nets.recurrent import CELLS, check_cell, recurrent_stack
+from seqlab.nets.recurrent import ALL_CELLS, check_recurrent, recurrent_stack
 from seqlab.nets.regularization import drop_hidden_weights
 from seqlab.spec import TaskSpec
 
@@ -38,27 +38,27 @@ class EncoderDecoder(SequenceNet):
 
     @classmethod
     def check_options(cls, **options: Any) -> None:
-        if "cell" in options:
-            check_cell(options["cell"], CELLS)
+        check_recurrent(options, ALL_CELLS)
 
     def __init__(
         self,
         spec: TaskSpec,
-        cell: Literal["rnn", "lstm", "gru"] = "gru",
+        cell: Literal["rnn", "lstm", "gru", "peephole_lstm"] = "gru",
         hidden_size: int = 32,
         num_layers: int = 1,
         dropout: float = 0.0,
         weight_drop: float = 0.0,
         teacher_forcing: float = 1.0,
         teacher_decay: float = 0.95,
+        impl: Literal["fused", "scratch"] = "fused",
     ) -> None:
         super().__init__()
-        self.check_options(cell=cell)
+        self.check_options(cell=cell, impl=impl)
         self.target_index = list(spec.target_index)
         self.width = len(spec.target_index)
         self.horizon = spec.horizon
         self.teacher_forcing, self.teacher_decay = teacher_forcing, teacher_decay
-        stack = (hidden_size, num_layers, dropout)
+        stack = (hidden_size, num_layers, dropout, False, impl)
         self.encoder = recurrent_stack(cell, spec.input_size, *stack)
         self.decoder = recurrent_stack(cell, self.width + spec.covariates, *stack)
         for rnn in (self.encoder, self.decoder):

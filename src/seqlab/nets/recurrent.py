@@ -1,4 +1,5 @@
-"""Recurrent stacks (simple RNN, LSTM, GRU) on PyTorch's fused kernels."""
+"""Recurrent stacks (simple RNN, LSTM, GRU): the one place recurrent layers are built, on
+PyTorch's fused kernels or (``model.impl=scratch``) on the cells of `seqlab.nets.cells`."""
 
 from __future__ import annotations
 
@@ -9,19 +10,45 @@ import torch
 from torch import nn
 
 from seqlab.errors import ConfigError
+from seqlab.nets import cells
 from seqlab.nets.base import SequenceNet
+from seqlab.nets.cells import ScratchStack, reverse
 from seqlab.nets.regularization import drop_hidden_weights, flat_weights
 from seqlab.spec import TaskSpec
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+ALL_CELLS = tuple(cells.CELLS)  # the fused ones and those only the scratch cells offer
+IMPLS = {
+    "fused": "PyTorch's kernels",
+    "scratch": "the cells of seqlab/nets/cells.py, step by step",
+}
 
 
 def check_cell(cell: str, allowed: Collection[str]) -> None:
     """Refuse a ``model.cell`` outside ``allowed``, naming the choices."""
     if cell not in allowed:
-        what = "a cell this model offers" if cell in CELLS else "a recurrent cell"
+        what = "a cell this model offers" if cell in cells.CELLS else "a recurrent cell"
         choices = ", ".join(sorted(allowed))
         raise ConfigError(f"model.cell={cell!r} is not {what}; choose one of {choices}")
+
+
+def check_recurrent(options: dict[str, Any], allowed: Collection[str] = ()) -> None:
+    """The options of a net built on `recurrent_stack`: ``model.impl``, and ``model.cell``
+    among ``allowed`` (not checked when the net fixes its cell). Cells the fused kernels lack
+    exist only with ``impl=scratch``."""
+    impl = options.get("impl", "fused")
+    if impl not in IMPLS:
+        choices = " or ".join(f"{name} ({what})" for name, what in IMPLS.items())
+        raise ConfigError(f"model.impl={impl!r} is not an implementation; choose {choices}")
+    cell = options.get("cell")
+    if cell is None:
+        return
+    check_cell(cell, allowed)
+    if impl == "fused" and cell not in CELLS:
+        raise ConfigError(
+            f"model.cell={cell} exists only with model.impl=scratch (PyTorch's fused kernels "
+            f"offer {', '.join(CELLS)}); add model.impl=scratch"
+        )
 
 
 def recurrent_stack(
@@ -31,10 +58,21 @@ def recurrent_stack(
     num_layers: int = 1,
     dropout: float = 0.0,
     bidirectional: bool = False,
-) -> nn.RNNBase:
-    """A batch-first stack of ``num_layers`` cells on PyTorch's fused kernel, ``dropout`` between
-    its layers (none for a single layer, where PyTorch would warn)."""
-    check_cell(cell, CELLS)
+    impl: str = "fused",
+) -> nn.RNNBase | ScratchStack:
+    """A batch-first stack of ``num_layers`` cells, ``dropout`` between its layers (none for a
+    single layer, where PyTorch would warn): on PyTorch's fused kernel, or with
+    ``impl="scratch"`` a `ScratchStack` with the same parameters, state and call."""
+    check_recurrent({"impl": impl, "cell": cell}, ALL_CELLS)
+    if impl == "scratch":
+        return ScratchStack(
+            cell,
+            input_size,
+            hidden_size,
+            num_layers,
+            dropout if num_layers > 1 else 0.0,
+            bidirectional,
+        )
     return CELLS[cell](
         input_size,
         hidden_size,
@@ -54,15 +92,15 @@ class Recurrent(SequenceNet):
     (the reference's ``Dropout(0.5)`` after the last GRU). ``weight_drop`` is DropConnect on
     the hidden-to-hidden weights, the fused-kernel counterpart of Keras' ``recurrent_dropout``
     (see ``nets/regularization.py``). For a bidirectional stack the features are the forward and
-    backward final states side by side.
+    backward final states side by side. ``impl``: the fused kernels or the scratch cells
+    (`recurrent_stack`), which read ``lengths`` themselves.
     """
 
     reads_lengths = True
 
     @classmethod
     def check_options(cls, **options: Any) -> None:
-        if "cell" in options:
-            check_cell(options["cell"], CELLS)
+        check_recurrent(options, ALL_CELLS)
         if options.get("pool", "last") not in ("last", "max"):
             raise ConfigError(
                 f"model.pool={options['pool']!r} is not a pooling of the recurrent outputs; "
@@ -72,7 +110,7 @@ class Recurrent(SequenceNet):
     def __init__(
         self,
         spec: TaskSpec,
-        cell: Literal["rnn", "lstm", "gru"] = "lstm",
+        cell: Literal["rnn", "lstm", "gru", "peephole_lstm"] = "lstm",
         hidden_size: int = 32,
         num_layers: int = 1,
         bidirectional: bool = False,
@@ -80,14 +118,16 @@ class Recurrent(SequenceNet):
         output_dropout: float = 0.0,
         weight_drop: float = 0.0,
         pool: Literal["last", "max"] = "last",
+        impl: Literal["fused", "scratch"] = "fused",
     ) -> None:
         super().__init__()
-        self.check_options(cell=cell, pool=pool, bidirectional=bidirectional)
+        self.check_options(cell=cell, pool=pool, bidirectional=bidirectional, impl=impl)
         self.cell = cell
         self.pool = pool
         self.rnn = recurrent_stack(
-            cell, spec.input_size, hidden_size, num_layers, dropout, bidirectional
+            cell, spec.input_size, hidden_size, num_layers, dropout, bidirectional, impl
         )
+        self.fused = impl == "fused"
         if weight_drop:
             drop_hidden_weights(self.rnn, weight_drop)
         # one-layer, one-direction runners for padded batches (not submodules: they lend their
@@ -95,6 +135,7 @@ class Recurrent(SequenceNet):
         self._runners = tuple(
             CELLS[cell](size, hidden_size, batch_first=True)
             for size in [spec.input_size, hidden_size * (2 if bidirectional else 1)][:num_layers]
+            if self.fused
         )
         self.output_dropout = nn.Dropout(output_dropout)
         self.output_size = hidden_size * (2 if bidirectional else 1)
@@ -124,19 +165,25 @@ class Recurrent(SequenceNet):
             block = select[i * gates : (i + 1) * gates].clone()
             setattr(rnn, f"weight_ih_l0{suffix}", nn.Parameter(block, requires_grad=False))
         rnn.input_size = embedding.embedding_dim
-        first = CELLS[self.cell](rnn.input_size, rnn.hidden_size, batch_first=True)
-        self._runners = (first, *self._runners[1:])
+        if self.fused:
+            first = CELLS[self.cell](rnn.input_size, rnn.hidden_size, batch_first=True)
+            self._runners = (first, *self._runners[1:])
         return embedding
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """``lengths`` (batch,): true lengths of right-padded sequences; padding then never reaches
-        the state and the features are each sequence's own final state (see `_masked`)."""
-        if lengths is not None and bool((lengths < x.size(1)).any()):
+        the state and the features are each sequence's own final state (see `_masked`; the
+        scratch cells mask their steps themselves)."""
+        if lengths is None or not bool((lengths < x.size(1)).any()):
+            lengths = None
+        elif self.fused:
             return self.output_dropout(self._masked(x, lengths.to(x.device)))
-        outputs, state = self.rnn(x)
+        else:
+            lengths = lengths.to(x.device)
+        outputs, state = self.rnn(x) if lengths is None else self.rnn(x, lengths=lengths)
         if self.pool == "max":
-            return self.output_dropout(outputs.max(dim=1).values)
-        hidden = state[0] if self.cell == "lstm" else state
+            return self.output_dropout(max_over_true_steps(outputs, lengths))
+        hidden = state[0] if isinstance(state, tuple) else state
         directions = 2 if self.rnn.bidirectional else 1
         features = torch.cat(list(hidden[-directions:]), dim=-1)
         return self.output_dropout(features)
@@ -152,14 +199,8 @@ class Recurrent(SequenceNet):
         padding trails. Outputs are un-reversed before the next layer, so stacked layers only
         ever read true steps.
         """
-        steps = torch.arange(x.size(1), device=x.device)
         rows = torch.arange(x.size(0), device=x.device)
         last = (lengths - 1).clamp(min=0)
-        within = torch.where(steps < lengths[:, None], last[:, None] - steps, steps)
-
-        def reverse(t: torch.Tensor) -> torch.Tensor:
-            return t[rows[:, None], within]
-
         weights = flat_weights(self.rnn)
         suffixes = ("", "_reverse") if self.rnn.bidirectional else ("",)
         for layer in range(self.rnn.num_layers):
@@ -171,16 +212,24 @@ class Recurrent(SequenceNet):
                     for name in runner._flat_weights_names
                 }
                 forward = not suffix
-                out, _ = torch.func.functional_call(runner, own, (x if forward else reverse(x),))
-                outputs.append(out if forward else reverse(out))
+                read = x if forward else reverse(x, lengths)
+                out, _ = torch.func.functional_call(runner, own, (read,))
+                outputs.append(out if forward else reverse(out, lengths))
             x = torch.cat(outputs, dim=-1)
             if layer < self.rnn.num_layers - 1:
                 x = nn.functional.dropout(x, self.rnn.dropout, self.training)
         if self.pool == "max":
-            padding = (steps >= lengths[:, None])[..., None]
-            return x.masked_fill(padding, float("-inf")).max(dim=1).values
+            return max_over_true_steps(x, lengths)
         # forward: the state after the last true step; backward: after reading back to step 0
         finals = [x[rows, last, : self.rnn.hidden_size]]
         if self.rnn.bidirectional:
             finals.append(x[:, 0, self.rnn.hidden_size :])
         return torch.cat(finals, dim=-1)
+
+
+def max_over_true_steps(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """``x`` (batch, time, features) max-pooled over each sequence's true steps."""
+    if lengths is not None:
+        padding = torch.arange(x.size(1), device=x.device) >= lengths[:, None]
+        x = x.masked_fill(padding[..., None], float("-inf"))
+    return x.max(dim=1).values

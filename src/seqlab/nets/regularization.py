@@ -16,16 +16,19 @@ from torch.nn import functional as F
 from seqlab.errors import ConfigError
 
 
-def drop_hidden_weights(rnn: nn.RNNBase, p: float) -> None:
+def drop_hidden_weights(rnn: nn.Module, p: float) -> None:
     """Make ``rnn`` run with DropConnect rate ``p`` on its hidden-to-hidden weights in training.
 
     A forward pre-hook hands the fused kernel (which reads ``rnn._flat_weights``) dropped copies
     of the ``weight_hh_*`` matrices; a forward hook hands it the parameters back. The parameters,
-    their names and the state dict stay as they are, and evaluation uses the full weights.
+    their names and the state dict stay as they are, and evaluation uses the full weights. A
+    stack of scratch cells (`seqlab.nets.cells.ScratchStack`) reads `flat_weights` itself.
     """
     if not 0.0 <= p < 1.0:
         raise ConfigError(f"model.weight_drop={p} must lie in [0, 1) (0: no DropConnect)")
     rnn.weight_drop = p
+    if not isinstance(rnn, nn.RNNBase):
+        return
 
     def before(module: nn.RNNBase, _: Any) -> None:
         module._flat_weights = list(flat_weights(module).values())
@@ -37,7 +40,7 @@ def drop_hidden_weights(rnn: nn.RNNBase, p: float) -> None:
     rnn.register_forward_hook(after)
 
 
-def flat_weights(rnn: nn.RNNBase) -> dict[str, Tensor]:
+def flat_weights(rnn: nn.Module) -> dict[str, Tensor]:
     """The weights a forward pass of ``rnn`` uses now, by name: in training, with DropConnect
     (`drop_hidden_weights`) on the hidden-to-hidden matrices; otherwise the parameters."""
     p = getattr(rnn, "weight_drop", 0.0) if rnn.training else 0.0
