@@ -82,3 +82,17 @@ def test_seasonal_naive_on_the_mirror_matches_the_reference(tmp_path):
     # seqlab's: the same forecaster scored on the validation windows (Feb 26 - May 31)
     assert naive_mae(dm, "val", lag=7) == pytest.approx(41274.3, abs=1.0)
     assert dm.provenance["windows"] == {"train": 1040, "val": 95, "test": 858}
+
+
+def test_windows_are_dated_by_their_target_day(chicago_dir, tmp_path):
+    dm = module(chicago_dir, tmp_path, features="multivariate", calendar=True)
+    assert dm.spec.series_index == (0, 1) and dm.spec.season == 7  # bus, rail; weekly
+    days = pd.DatetimeIndex(dm.target_times("val"))
+    assert (str(days[0].date()), str(days[-1].date())) == dm.provenance["target_days"]["val"]
+    # forecast.png shows 2020 when the test span reaches it, else the span's last 26 weeks
+    test = dm.target_times("test")  # the fixture's: 158 days, all in 2019
+    assert test[dm.plot_stretch(test)].tolist() == test.tolist()
+    longer = pd.date_range("2019-06-01", "2019-12-31").to_numpy()
+    assert longer[dm.plot_stretch(longer)].tolist() == longer[-26 * 7 :].tolist()
+    dated_2020 = pd.date_range("2019-12-01", "2020-12-31").to_numpy()
+    assert pd.Timestamp(dated_2020[dm.plot_stretch(dated_2020)][0]) == pd.Timestamp("2020-01-06")

@@ -127,3 +127,15 @@ def test_naive_forecaster_reproduces_the_reference_on_the_mirror():
     assert dm.provenance["rows"] == 70038
     assert round(naive_mae(dm, "val"), 2) == 2.44
     assert round(naive_mae(dm, "test"), 2) == 2.62
+
+
+def test_windows_are_dated_and_the_calendar_is_not_a_measured_series(jena_hourly_dir):
+    dm = JenaDataModule(jena_hourly_dir, sequence_length=24, delay=6, calendar=True)
+    dm.setup()
+    assert dm.spec.input_size == 10 and dm.spec.series_index == tuple(range(6))
+    times = load_jena(dm.path, every=1).times
+    test = dm.datasets["test"]
+    # a sample's date is its target's: 6 hours after the last of its 24 input hours
+    first = int(test.starts[0]) + 24 - 1 + 6
+    assert dm.target_times("test")[0] == times[first]
+    assert dm.plot_stretch(dm.target_times("test")) == slice(0, 24 * 14)
