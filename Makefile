@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 ONLY ?=
-SEEDS ?= 1
+SEEDS ?= 3
 JOBS ?= 2
 
 .PHONY: train test lint leaderboard bench clean-venv
@@ -21,7 +21,8 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q $(ARGS)
 
 # every conf/experiment/ entry from scratch -> LEADERBOARD.md, leaderboard.csv
-# (ONLY=jena SEEDS=3 JOBS=2: entries trained at once, each with cpus/JOBS threads)
+# (ONLY=jena; SEEDS=3 seeds per entry, 1 for one whose last run took 10 min or more;
+# JOBS=2 entries trained at once, each with cpus/JOBS threads, printed in its command)
 leaderboard: $(VENV)/.installed
 	$(PY) scripts/leaderboard.py --seeds $(SEEDS) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
 

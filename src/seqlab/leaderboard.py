@@ -1,10 +1,13 @@
 """The leaderboard: every ``conf/experiment/`` entry trained (or its finished run read back),
 then LEADERBOARD.md and leaderboard.csv written from the runs' metrics.json.
 
-Nothing in them is typed by hand: the reference numbers come from each experiment's own
-``leaderboard.reference`` block, the data set from its composed configuration. Entries whose
-``leaderboard.long`` says why they need more than the CPU budget are listed, not run, unless
-asked; an entry's ``leaderboard.prepare`` command (pretrained word vectors) runs before it.
+Nothing in them is typed by hand: the reference numbers, each with its source, come from each
+experiment's own ``leaderboard.reference`` block (``{test/mae: {value: 2.53, source: "…"}}``), a
+row's remarks from its ``leaderboard.notes``, the data set from its composed configuration.
+Entries whose ``leaderboard.long`` says why they need more than the CPU budget are listed, not
+run, unless asked; an entry's ``leaderboard.prepare`` command (pretrained word vectors) runs
+before it. Every entry runs with several seeds unless its single run took longer than
+``SINGLE_SEED_AFTER`` on the last board; each command carries the thread count it ran with.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 from seqlab.cli.common import CONFIG_DIR, ROOT
+from seqlab.errors import ConfigError
 from seqlab.outputs import flat_metrics, write_text_atomic
 
 EXPERIMENTS = CONFIG_DIR / "experiment"
@@ -37,6 +41,7 @@ COLUMNS = [
     "metric",
     "value",
     "reference",
+    "reference_source",
     "params",
     "epochs",
     "train_s",
@@ -44,10 +49,36 @@ COLUMNS = [
     "samples_per_s",
     "device",
     "seed",
+    "threads",
+    "data_file",
     "command",
 ]
 # (entry, its leaderboard block, seed, run folder)
 Job = tuple[str, dict[str, Any], int, Path]
+# an entry whose single run took longer than this on the last board runs with one seed only
+SINGLE_SEED_AFTER = 600.0
+# one sentence under a data set's heading: what its rows can be compared with
+INTRO = {
+    "chicago": (
+        "Validation is January–May 2019, the period of the references' numbers (003 and Géron's "
+        "chapter 15); test is June 2019–November 2021, which holds the 2020 collapse of "
+        "ridership, far outside the training years: a model fed absolute levels errs by "
+        "100–250 k riders a day there, while the naive forecasters follow the level of their "
+        "window. Compare rows and references on the validation column. Trained rows ran "
+        "recipe/chicago (Adam, at most 100 epochs, early stopping after 20), not the "
+        "references' SGD with momentum for up to 500 epochs (patience 50), which the CPU "
+        "budget does not allow."
+    ),
+    "imdb": "Test accuracy on the 25,000 test reviews (balanced: the majority class scores 50 %).",
+}
+JENA_EXTRACT = (
+    "The reference numbers are on the full 10-minute, 14-feature file; rows on the mirror's "
+    "hourly 6-feature extract have a harder task (1/6 of the windows, 6 of the 14 features), and "
+    "the naive forecaster, which needs only the temperature, matches its reference to the digit."
+)
+JENA_CANONICAL = (
+    "Rows ran on the canonical 10-minute, 14-feature file (hourly steps), the references' file."
+)
 
 
 def entries(only: str | None) -> list[tuple[str, dict[str, Any]]]:
@@ -65,65 +96,115 @@ def entries(only: str | None) -> list[tuple[str, dict[str, Any]]]:
             if "data" not in board:
                 cfg = compose("train", overrides=[f"experiment={path.stem}"])
                 board["data"] = str(cfg.data._target_).rsplit(".", 2)[-2]
+            board["reference"] = references(path.stem, board.get("reference"))
             if only is None or board["data"] == only:
                 found.append((path.stem, board))
     GlobalHydra.instance().clear()
     return found
 
 
+def references(name: str, block: Any) -> dict[str, dict[str, Any]]:
+    """An entry's ``leaderboard.reference`` as ``{"test/mae": {"value": 2.53, "source": …}}``.
+
+    A number without its source (the deck file and section, or the book or notebook it is
+    from) is refused: a reader must be able to look every reference up.
+    """
+    found = {}
+    for key, ref in (block or {}).items():
+        value = ref.get("value") if isinstance(ref, dict) else None
+        source = str(ref.get("source") or "").strip() if isinstance(ref, dict) else ""
+        split = str(key).partition("/")[0]
+        if split not in ("val", "test") or not isinstance(value, int | float) or not source:
+            raise ConfigError(
+                f"conf/experiment/{name}.yaml: leaderboard.reference.{key} needs a split, a value "
+                f'and its source, e.g. test/mae: {{value: 2.53, source: "000 · Simple LSTM"}}'
+            )
+        found[str(key)] = {"value": float(value), "source": source}
+    return found
+
+
 def plan(
-    found: list[tuple[str, dict[str, Any]]], seeds: int, run_long: bool
+    found: list[tuple[str, dict[str, Any]]],
+    seeds: int,
+    run_long: bool,
+    last_fit: dict[str, float] | None = None,
+    single_seed_after: float = SINGLE_SEED_AFTER,
 ) -> tuple[list[Job], dict[str, dict[str, str]]]:
     """The runs to make (each entry with seeds 42, 43, …) and, per data set, the long entries
-    left out with their reason (all run when ``run_long``)."""
+    left out with their reason (all run when ``run_long``).
+
+    An entry whose run took ``single_seed_after`` seconds or more on the last board
+    (``last_fit``, from `last_fit_times`) gets one seed, so that the spread of the short entries
+    does not cost the long ones' hours; an entry the last board lacks gets every seed.
+    """
     jobs: list[Job] = []
     long: dict[str, dict[str, str]] = {}
     for name, board in found:
         if board.get("long") and not run_long:
             long.setdefault(board["data"], {})[name] = board["long"]
             continue
-        for seed in range(42, 42 + seeds):
+        slow = (last_fit or {}).get(name, 0.0) >= single_seed_after
+        for seed in range(42, 42 + (1 if slow else seeds)):
             jobs.append((name, board, seed, RUNS / name / f"seed{seed}"))
     return jobs, long
+
+
+def last_fit_times(board_csv: Path) -> dict[str, float]:
+    """Each entry's longest fit time (seconds) on the board in ``board_csv``, if there is one."""
+    if not board_csv.exists():
+        return {}
+    last = pd.read_csv(board_csv)
+    if "fit_s" not in last:
+        return {}
+    return last.groupby("entry")["fit_s"].max().dropna().to_dict()
 
 
 def longest_first(jobs: list[tuple], board_csv: Path) -> list[int]:
     """Order in which to start ``jobs``: longest fit time on the last board first, so that with
     several workers the long entries do not start last and run alone at the end. Entries the
     last board lacks go first, as their length is unknown."""
-    known: dict[str, float] = {}
-    if board_csv.exists():
-        last = pd.read_csv(board_csv)
-        if "fit_s" in last:
-            known = last.groupby("entry")["fit_s"].max().dropna().to_dict()
+    known = last_fit_times(board_csv)
     return sorted(range(len(jobs)), key=lambda i: -known.get(jobs[i][0], float("inf")))
+
+
+def command(name: str, seeds: list[int], threads: int, prepare: str | None = None) -> str:
+    """The command that reproduces a row: the entry at the thread count it ran with, for one seed,
+    or several as one Hydra multirun. The thread count is in it because it moves the digits."""
+    if len(seeds) == 1:
+        line = f"python train.py experiment={name} threads={threads} seed={seeds[0]}"
+    else:
+        listed = ",".join(str(seed) for seed in seeds)
+        line = f"python train.py -m experiment={name} threads={threads} seed={listed}"
+    return f"{prepare} && {line}" if prepare else line
 
 
 def run(
     name: str, seed: int, run_dir: Path, mode: str, threads: int, prepare: str | None = None
 ) -> tuple[dict[str, Any] | None, str]:
-    """Metrics of one entry and seed (None: not run or failed); ``mode`` is ``fresh``, ``reuse``
-    or ``collect``. ``prepare`` (the entry's ``leaderboard.prepare``) is a command that makes
-    what the run starts from, such as pretrained word vectors; it runs first."""
-    command = f"python train.py experiment={name} seed={seed}"
-    if prepare:
-        command = f"{prepare} && {command}"
+    """Metrics of one entry and seed (None: not run or failed) and the command that reproduces
+    them; ``mode`` is ``fresh``, ``reuse`` or ``collect``. ``prepare`` (the entry's
+    ``leaderboard.prepare``) is a command that makes what the run starts from, such as
+    pretrained word vectors; it runs first. The run is the printed command, plus where it writes
+    and no progress bar; a finished run read back keeps the thread count it recorded."""
     done = (run_dir / "metrics.json").exists()
     if mode == "collect" and not done:
-        return None, command
+        return None, command(name, [seed], threads, prepare)
     if mode == "fresh" or not done:
+        line = command(name, [seed], threads, prepare)
         args = [
             sys.executable,
             "train.py",
             f"experiment={name}",
+            f"threads={threads}",
             f"seed={seed}",
             f"hydra.run.dir={run_dir}",
             "callbacks.rich_progress_bar=null",
         ]
+        # the preparing command's threads; the training run's are its threads= option
         env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": str(threads)}
         (run_dir / "metrics.json").unlink(missing_ok=True)
         run_dir.mkdir(parents=True, exist_ok=True)
-        print(f"[leaderboard] {command}", flush=True)
+        print(f"[leaderboard] {line}", flush=True)
         started = time.perf_counter()
         with (run_dir / "train.log").open("w") as log:
             first = prepare.split() if prepare else []
@@ -135,18 +216,32 @@ def run(
                     break
         took = time.perf_counter() - started
         if code.returncode:
-            print(f"[leaderboard] FAILED {command} (see {run_dir / 'train.log'})", flush=True)
-            return None, command
-        print(f"[leaderboard] done {command} in {took / 60:.1f} min", flush=True)
-    return json.loads((run_dir / "metrics.json").read_text()), command
+            print(f"[leaderboard] FAILED {line} (see {run_dir / 'train.log'})", flush=True)
+            return None, line
+        print(f"[leaderboard] done {line} in {took / 60:.1f} min", flush=True)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    ran_with = metrics.get("threads") or threads  # runs made before threads= omit it
+    return metrics, command(name, [seed], ran_with, prepare)
+
+
+def data_file(metrics: dict[str, Any]) -> str | None:
+    """Which file and features a run read, where its data set has several forms (Jena: the
+    canonical file or the mirror's hourly extract), from its metrics.json."""
+    source = metrics.get("data_source") or {}
+    if "form" not in source:
+        return None
+    features = source.get("features") or []
+    return f"{Path(str(source.get('file', ''))).name}: {source['form']}, {len(features)} features"
 
 
 def rows(name: str, board: dict[str, Any], metrics: dict[str, Any], command: str) -> list[dict]:
-    """leaderboard.csv's rows of one run: one per split and metric, with the entry's reference."""
-    reference = board.get("reference", {}) or {}
+    """leaderboard.csv's rows of one run: one per split and metric, with the entry's reference
+    and its source."""
+    reference = references(name, board.get("reference"))
     out = []
     for key, value in flat_metrics(metrics).items():
         split, _, metric = key.partition("/")
+        ref = reference.get(key, {})
         out.append(
             {
                 "data": board["data"],
@@ -155,7 +250,8 @@ def rows(name: str, board: dict[str, Any], metrics: dict[str, Any], command: str
                 "split": split,
                 "metric": metric,
                 "value": value,
-                "reference": reference.get(key),
+                "reference": ref.get("value"),
+                "reference_source": ref.get("source"),
                 "params": metrics.get("params"),
                 "epochs": metrics.get("epochs"),
                 "train_s": metrics.get("train_seconds"),
@@ -163,10 +259,31 @@ def rows(name: str, board: dict[str, Any], metrics: dict[str, Any], command: str
                 "samples_per_s": metrics.get("samples_per_s"),
                 "device": metrics.get("device"),
                 "seed": metrics.get("seed"),
+                "threads": metrics.get("threads"),
+                "data_file": data_file(metrics),
                 "command": command,
             }
         )
     return out
+
+
+def with_references(frame: pd.DataFrame, found: list[tuple[str, dict[str, Any]]]) -> pd.DataFrame:
+    """``frame`` with every row's reference and source taken from today's experiment files, so
+    that rows kept from an earlier board (``--only``) never show a corrected number's old value."""
+    frame = frame.copy()
+    for column in ("reference", "reference_source"):
+        if column not in frame:
+            frame[column] = None
+    frame["reference_source"] = frame["reference_source"].astype(object)
+    for name, board in found:
+        mine = frame["entry"] == name
+        frame.loc[mine, ["reference", "reference_source"]] = [None, None]
+        for key, ref in references(name, board.get("reference")).items():
+            split, _, metric = key.partition("/")
+            at = mine & (frame["split"] == split) & (frame["metric"] == metric)
+            frame.loc[at, "reference"] = ref["value"]
+            frame.loc[at, "reference_source"] = ref["source"]
+    return frame
 
 
 def number(value: float) -> str:
@@ -189,25 +306,75 @@ def fmt(values: pd.Series) -> str:
     )
 
 
+def row_command(runs: pd.DataFrame) -> str:
+    """The command of a row of several seeds: theirs as one multirun (each csv row keeps its
+    own single-seed command)."""
+    first = runs.iloc[0]
+    seeds = sorted({int(seed) for seed in runs["seed"].dropna()})
+    if len(seeds) < 2:
+        return str(first["command"])
+    prepare, _, line = str(first["command"]).rpartition(" && ")
+    threads = line.split(" threads=")[1].split()[0] if " threads=" in line else None
+    if threads is None:  # a board made before commands carried their threads
+        return str(first["command"])
+    return command(str(first["entry"]), seeds, int(threads), prepare or None)
+
+
+class Footnotes:
+    """A table's reference sources, numbered in order of first use: ``2.53 [1]``."""
+
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+
+    def mark(self, source: Any) -> str:
+        if not isinstance(source, str) or not source:
+            return ""
+        if source not in self.sources:
+            self.sources.append(source)
+        return f" [{self.sources.index(source) + 1}]"
+
+    def lines(self) -> list[str]:
+        return [f"[{i}] {source}  " for i, source in enumerate(self.sources, 1)]
+
+
+def intro(data: str, part: pd.DataFrame) -> list[str]:
+    """The sentence under a data set's heading (Jena's says which file its rows ran on)."""
+    if data == "jena":
+        files = set(part.get("data_file", pd.Series(dtype=object)).dropna())
+        extract = [f for f in files if "canonical" not in f]
+        return [JENA_EXTRACT if extract or not files else JENA_CANONICAL, ""]
+    return [INTRO[data], ""] if data in INTRO else []
+
+
 def markdown(
     frame: pd.DataFrame,
     note: str = "",
     missing: dict[str, list[str]] | None = None,
     long: dict[str, dict[str, str]] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> str:
-    """One table per data set on its main metric; other metrics with a reference go in notes.
+    """One table per data set on its main metric, mean ± std over the seeds that ran; other
+    metrics with a reference, the entry's ``leaderboard.notes`` (``notes``), the data file
+    where a data set has several, and single-seed rows are said in the notes column. Reference
+    sources are numbered footnotes under each table.
 
-    leaderboard.csv keeps every metric (per-horizon, per-target) in long form.
+    leaderboard.csv keeps every metric (per-horizon, per-target) and every seed in long form.
     """
     lines = [
         "# Leaderboard",
         "",
         "Generated by `make leaderboard` (scripts/leaderboard.py) from each run's metrics.json;",
-        "every row's command reproduces it. Values are mean ± std over seeds where several ran;",
-        "`leaderboard.csv` holds every metric in long form.",
+        "every row's command reproduces it, thread count included. Values are mean ± std over",
+        "the seeds that ran (the seeds column); a difference smaller than the spread is no win.",
+        "Reference numbers cite their source in the footnotes under each table;",
+        "`leaderboard.csv` holds every metric and every seed in long form.",
         *([note] if note else []),
         "",
     ]
+    frame = frame.copy()
+    for column in ("reference_source", "data_file"):
+        if column not in frame:
+            frame[column] = None
     for data in sorted(set(frame["data"]) | set(missing or {}) | set(long or {})):
         part = frame[frame["data"] == data]
         if part.empty:
@@ -222,6 +389,7 @@ def markdown(
             f"val {metric}",
             f"ref test {metric}",
             f"test {metric}",
+            "seeds",
             "notes",
             "params",
             "epochs",
@@ -230,31 +398,47 @@ def markdown(
             "device",
             "command",
         ]
-        lines += [f"## {data}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        footnotes = Footnotes()
+        table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for entry, runs in part.groupby("entry", sort=False):
             cells = [entry, str(runs["model"].iloc[0])]
             for split in ("val", "test"):
                 sel = runs[(runs["split"] == split) & (runs["metric"] == metric)]
-                cells += [fmt(sel["reference"]), fmt(sel["value"])]
+                ref = sel.dropna(subset=["reference"])
+                cells += [
+                    fmt(ref["reference"])
+                    + (footnotes.mark(ref["reference_source"].iloc[0]) if len(ref) else ""),
+                    fmt(sel["value"]),
+                ]
+            count = runs["seed"].nunique()
+            cells.append(f"{count}" if count > 1 else "1 (single-seed)")
             extra = runs[(runs["metric"] != metric) & runs["reference"].notna()]
-            notes = []
+            remarks = []
             for r in extra.drop_duplicates(["split", "metric"]).itertuples():
                 same = extra[(extra["split"] == r.split) & (extra["metric"] == r.metric)]
-                notes.append(
-                    f"{r.split} {r.metric} {fmt(same['value'])} (ref {number(r.reference)})"
+                remarks.append(
+                    f"{r.split} {r.metric} {fmt(same['value'])} "
+                    f"(ref {number(r.reference)}{footnotes.mark(r.reference_source)})"
                 )
+            files = sorted(set(runs["data_file"].dropna()))
+            remarks += [f"data: {f}" for f in files]
+            if (notes or {}).get(entry):
+                remarks.append(str(notes[entry]))
             first = runs.iloc[0]
             cells += [
-                "; ".join(notes),
+                "; ".join(remarks),
                 str(first["params"]),
                 fmt(runs["epochs"]),
                 fmt(runs["train_s"]),
                 fmt(runs["samples_per_s"]),
                 str(first["device"]),
-                f"`{first['command']}`",
+                f"`{row_command(runs)}`",
             ]
-            lines.append("| " + " | ".join(cells) + " |")
-        lines += ["", *unmeasured(data, missing, long), ""]
+            table.append("| " + " | ".join(cells) + " |")
+        lines += [f"## {data}", "", *intro(data, part), *table, ""]
+        if footnotes.sources:
+            lines += [*footnotes.lines(), ""]
+        lines += [*unmeasured(data, missing, long), ""]
     return "\n".join(lines)
 
 
@@ -281,20 +465,37 @@ def unmeasured(
 
 def build(
     only: str | None = None,
-    seeds: int = 1,
+    seeds: int = 3,
     jobs: int = 1,
     run_long: bool = False,
     mode: str = "fresh",
     out: Path = ROOT,
+    names: list[str] | None = None,
+    single_seed_after: float = SINGLE_SEED_AFTER,
 ) -> dict[str, list[str]]:
-    """Run (``mode`` ``fresh``, ``reuse`` or ``collect``: see `run`) every entry, ``jobs`` at a
-    time with ``cpus / jobs`` threads each, longest first, and write LEADERBOARD.md and
-    leaderboard.csv to ``out``. Returns the entries without a result, per data set."""
+    """Run (``mode`` ``fresh``, ``reuse`` or ``collect``: see `run`) every entry (of data set
+    ``only``, or the ``names`` given), ``jobs`` at a time with ``cpus / jobs`` threads each,
+    longest first, ``seeds`` seeds each unless its last run took ``single_seed_after`` seconds or
+    more, and write LEADERBOARD.md and leaderboard.csv to ``out`` (rows of entries not run this
+    time are kept from the csv there). Returns the entries without a result, per data set."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    planned, long = plan(entries(only), seeds, run_long)
+    everything = entries(None)
+    found = [
+        (name, board)
+        for name, board in everything
+        if (only is None or board["data"] == only) and (not names or name in names)
+    ]
+    if names and (unknown := sorted(set(names) - {name for name, _ in found})):
+        raise ConfigError(
+            f"no leaderboard entry {unknown} (of data set {only})"
+            if only
+            else f"no leaderboard entry {unknown}: entries are conf/experiment/*.yaml"
+        )
+    board_csv = out / "leaderboard.csv"
+    planned, long = plan(found, seeds, run_long, last_fit_times(board_csv), single_seed_after)
     started = time.perf_counter()
     reused = [j[0] for j in planned if mode != "fresh" and (j[3] / "metrics.json").exists()]
-    order = longest_first(planned, out / "leaderboard.csv")
+    order = longest_first(planned, board_csv)
 
     def run_job(i: int) -> tuple[dict[str, Any] | None, str]:
         name, board, seed, run_dir = planned[i]
@@ -306,22 +507,26 @@ def build(
     minutes = (time.perf_counter() - started) / 60
     table: list[dict] = []
     missing: dict[str, list[str]] = {}
-    for (name, board, _, _), (metrics, command) in zip(planned, results, strict=True):
+    for (name, board, _, _), (metrics, line) in zip(planned, results, strict=True):
         if metrics is None:
-            missing.setdefault(board["data"], []).append(name)
+            missing.setdefault(board["data"], [])
+            if name not in missing[board["data"]]:
+                missing[board["data"]].append(name)
         else:
-            table += rows(name, board, metrics, command)
+            table += rows(name, board, metrics, line)
     frame = pd.DataFrame(table, columns=COLUMNS)
-    if only and (out / "leaderboard.csv").exists():  # keep the other data sets' rows
-        old = pd.read_csv(out / "leaderboard.csv")
-        frame = pd.concat([old[old["data"] != only], frame], ignore_index=True)
-    write_text_atomic(out / "leaderboard.csv", frame.to_csv(index=False))
+    if (only or names) and board_csv.exists():  # keep the rows of entries not run this time
+        old = pd.read_csv(board_csv)
+        kept = old[~old["entry"].isin([name for name, _ in found])]
+        frame = pd.concat([kept, frame], ignore_index=True)
+    frame = with_references(frame, everything)[COLUMNS]
+    write_text_atomic(board_csv, frame.to_csv(index=False))
     per_run = frame.drop_duplicates(["entry", "seed"])["fit_s"].sum() / 60
     if mode == "fresh":
         note = (
             f"This build trained every listed entry from scratch in {minutes:.0f} min of wall "
             f"time, {jobs} at a time with {threads} thread(s) each "
-            f"(`scripts/leaderboard.py --jobs {jobs}`)."
+            f"(`scripts/leaderboard.py --jobs {jobs} --seeds {seeds}`)."
         )
     else:
         trained = sorted(
@@ -335,6 +540,7 @@ def build(
         f" The runs' fit times (training with validation, from each metrics.json) add up to "
         f"{per_run:.0f} min."
     )
-    write_text_atomic(out / "LEADERBOARD.md", markdown(frame, note, missing, long))
+    remarks = {name: board["notes"] for name, board in everything if board.get("notes")}
+    write_text_atomic(out / "LEADERBOARD.md", markdown(frame, note, missing, long, remarks))
     print(f"[leaderboard] {len(frame)} rows → LEADERBOARD.md, leaderboard.csv ({minutes:.1f} min)")
     return missing

@@ -1,18 +1,36 @@
+import json
+import os
+import re
+import runpy
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from seqlab import leaderboard
-from tests.helpers import mirror_dir
+from tests.helpers import ROOT, mirror_dir
+
+DECKS = Path(os.environ.get("SEQLAB_REFERENCES", ROOT.parent / "shared" / "references"))
 
 
 def test_every_experiment_is_an_entry_with_the_data_set_its_config_trains_on():
     names = dict(leaderboard.entries(None))
     assert set(names) == {path.stem for path in leaderboard.EXPERIMENTS.glob("*.yaml")}
     assert names["jena_naive"]["data"] == "jena"
-    assert names["jena_naive"]["reference"] == {"val/mae": 2.44, "test/mae": 2.62}
+    naive = names["jena_naive"]["reference"]
+    assert {key: ref["value"] for key, ref in naive.items()} == {"val/mae": 2.44, "test/mae": 2.62}
+    assert naive["test/mae"]["source"].startswith("000 · ")
     assert names["chicago_seq2seq"]["data"] == "chicago"  # data=chicago_multistep
     # an entry extending another (imdb_embedding_bilstm_masked) keeps its own references
-    assert names["imdb_onehot_bilstm"] == {"data": "imdb", "reference": {"test/acc": 0.87}}
+    assert names["imdb_onehot_bilstm"]["reference"] == {
+        "test/acc": {
+            "value": 0.87,
+            "source": "000 · IMDB test accuracy: Sequence one-hot encode, line 1025",
+        }
+    }
     # every entry's file name starts with its data set, which the board once guessed from
     assert all(board["data"] == name.split("_")[0] for name, board in names.items())
     assert all(board["data"] == "jena" for _, board in leaderboard.entries("jena"))
@@ -29,7 +47,8 @@ def test_long_entries_start_first_and_unknown_ones_before_them(tmp_path):
 
 
 def test_long_rows_and_tables_come_from_metrics():
-    board = {"data": "jena", "reference": {"test/mae": 2.62}}
+    source = "000 · Naïve forecaster: common-sense baseline, line 119"
+    board = {"data": "jena", "reference": {"test/mae": {"value": 2.62, "source": source}}}
     runs = []
     for seed, mae in [(42, 2.6), (43, 2.7)]:
         metrics = {
@@ -47,6 +66,7 @@ def test_long_rows_and_tables_come_from_metrics():
     assert {r["metric"] for r in runs} == {"mae"} and len(runs) == 4
     test_rows = [r for r in runs if r["split"] == "test"]
     assert [r["reference"] for r in test_rows] == [2.62, 2.62]
+    assert [r["reference_source"] for r in test_rows] == [source, source]
     frame = pd.DataFrame(runs, columns=leaderboard.COLUMNS)
     table = leaderboard.markdown(frame)
     assert "## jena" in table
@@ -74,17 +94,147 @@ def test_long_entries_are_listed_with_their_reason_not_run():
     assert "`python train.py experiment=imdb_onehot_bilstm` (too big)" in table
 
 
+def test_every_deck_reference_is_on_the_line_its_source_cites():
+    """A reference whose source names a deck (``000 · … line 546``) holds the number printed on
+    that line of the deck: 2.53, 37,866, 89.2%."""
+    if not DECKS.is_dir():
+        pytest.skip(f"the reference decks are not at {DECKS} (set SEQLAB_REFERENCES)")
+    decks = {path.name[:3]: path.read_text().splitlines() for path in DECKS.glob("0*.txt")}
+    checked = 0
+    for name, board in leaderboard.entries(None):
+        for key, ref in board["reference"].items():
+            cited = re.fullmatch(r"(\d{3}) · .*, line (\d+)", ref["source"])
+            if cited is None:
+                assert ref["source"].startswith("not in the decks: "), (name, key, ref)
+                continue
+            line = decks[cited[1]][int(cited[2]) - 1]
+            v = ref["value"]
+            printed = {f"{v:g}", f"{v:.2f}", f"{v:,.0f}", f"{v * 100:g}%"}
+            assert any(text in line for text in printed), (name, key, ref["source"], line)
+            checked += 1
+    assert checked >= 20
+
+
+def test_a_reference_without_its_source_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    experiments = tmp_path / "experiment"
+    experiments.mkdir()
+    (experiments / "jena_x.yaml").write_text(
+        "leaderboard:\n  data: jena\n  reference: {test/mae: 2.53}\n"
+    )
+    monkeypatch.setattr(leaderboard, "EXPERIMENTS", experiments)
+    monkeypatch.setattr(sys, "argv", ["leaderboard.py", "--collect", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(ROOT / "scripts" / "leaderboard.py"), run_name="__main__")
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err, err
+    assert "jena_x.yaml" in err and "test/mae" in err and "source" in err
+    assert not (tmp_path / "LEADERBOARD.md").exists()
+
+
+def test_short_entries_get_every_seed_long_ones_one():
+    found = [(name, {"data": "jena"}) for name in ["short", "long", "new"]]
+    last = {"short": 30.0, "long": 900.0}
+    jobs, _ = leaderboard.plan(found, seeds=3, run_long=False, last_fit=last)
+    assert [(name, seed) for name, _, seed, _ in jobs] == [
+        ("short", 42),
+        ("short", 43),
+        ("short", 44),
+        ("long", 42),
+        ("new", 42),
+        ("new", 43),
+        ("new", 44),
+    ]
+
+
+def test_a_command_carries_its_threads_and_its_seeds():
+    assert leaderboard.command("x", [42], 1) == "python train.py experiment=x threads=1 seed=42"
+    assert (
+        leaderboard.command("x", [42, 43, 44], 2, "python prep.py")
+        == "python prep.py && python train.py -m experiment=x threads=2 seed=42,43,44"
+    )
+
+
+def seed_rows(name: str, maes: list[float], board: dict) -> list[dict]:
+    """leaderboard.csv's rows of one entry run with seeds 42, 43, … (test MAE ``maes``)."""
+    out = []
+    for seed, mae in enumerate(maes, 42):
+        metrics = {
+            "model": "lstm",
+            "seed": seed,
+            "threads": 1,
+            "val": {"mae": 2.4},
+            "test": {"mae": mae},
+            "params": 10,
+            "epochs": 10,
+            "fit_seconds": 20.0,
+            "device": "cpu (2 cores)",
+            "data_source": {
+                "file": "/data/jena/jena_climate_2009_2016_hourly_6cols.csv",
+                "form": "hourly extract",
+                "features": ["p", "T", "Tdew", "rh", "VPmax", "wv"],
+            },
+        }
+        line = leaderboard.command(name, [seed], 1)
+        out += leaderboard.rows(name, board, metrics, line)
+    return out
+
+
+def test_seeds_are_kept_in_the_csv_and_shown_as_mean_and_spread_with_cited_references():
+    source = "000 · LSTM performance: Simple LSTM Test MAE, line 546"
+    board = {"data": "jena", "reference": {"test/mae": {"value": 2.53, "source": source}}}
+    runs = seed_rows("jena_lstm16", [2.4, 2.5, 2.6], board)
+    runs += seed_rows("jena_slow", [2.7], {"data": "jena"})
+    frame = pd.DataFrame(runs, columns=leaderboard.COLUMNS)
+    assert len(frame[frame["entry"] == "jena_lstm16"]) == 6  # 3 seeds × (val, test)
+    tested = frame[(frame["entry"] == "jena_lstm16") & (frame["split"] == "test")]
+    assert list(tested["reference_source"]) == [source] * 3
+    assert list(tested["command"])[1] == "python train.py experiment=jena_lstm16 threads=1 seed=43"
+    table = leaderboard.markdown(frame, notes={"jena_slow": "a remark"})
+    row = next(line for line in table.splitlines() if line.startswith("| jena_lstm16 |"))
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[4:7] == ["2.53 [1]", "2.5 ± 0.1", "3"]
+    assert "data: jena_climate_2009_2016_hourly_6cols.csv: hourly extract, 6 features" in cells[7]
+    assert cells[-1] == "`python train.py -m experiment=jena_lstm16 threads=1 seed=42,43,44`"
+    assert f"[1] {source}" in table
+    slow = next(line for line in table.splitlines() if line.startswith("| jena_slow |"))
+    assert "| 1 (single-seed) |" in slow and "a remark" in slow
+    assert leaderboard.JENA_EXTRACT in table
+
+
+def test_rows_kept_from_an_earlier_board_show_todays_references():
+    old = pd.DataFrame(
+        seed_rows("jena_lstm16", [2.5], {"data": "jena"}), columns=leaderboard.COLUMNS
+    )
+    old["reference"] = 2.55  # the number an earlier board printed
+    source = "000 · LSTM performance: Simple LSTM Test MAE, line 546"
+    found = [("jena_lstm16", {"reference": {"test/mae": {"value": 2.53, "source": source}}})]
+    new = leaderboard.with_references(old, found)
+    tested = new[new["split"] == "test"].iloc[0]
+    assert (tested["reference"], tested["reference_source"]) == (2.53, source)
+    assert new[new["split"] == "val"]["reference"].isna().all()
+
+
 @pytest.mark.integration
 @pytest.mark.slow
-def test_an_entry_run_again_gives_the_same_printed_metrics(tmp_path, monkeypatch):
-    """The leaderboard's own path, twice, on the real data: every printed digit agrees."""
+def test_an_entry_run_as_its_row_prints_it_gives_every_digit_of_the_row(tmp_path, monkeypatch):
+    """The leaderboard's own run of a cheap entry, then its printed command run as printed (in
+    a shell without OMP_NUM_THREADS, only told where to write): every printed digit agrees."""
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(mirror_dir()))
-    runs = [
-        leaderboard.run("chicago_linear", 42, tmp_path / f"run{i}", "fresh", threads=1)[0]
-        for i in range(2)
-    ]
-    assert runs[0]["epochs"] > 1
+    board, printed = leaderboard.run("chicago_linear", 42, tmp_path / "board", "fresh", threads=1)
+    assert printed == "python train.py experiment=chicago_linear threads=1 seed=42"
+    assert board["threads"] == 1 and board["epochs"] > 1
+    python, script, *overrides = shlex.split(printed)
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    subprocess.run(
+        [sys.executable, script, *overrides, f"hydra.run.dir={tmp_path / 'copy'}"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    copy = json.loads((tmp_path / "copy" / "metrics.json").read_text())
     for split in ("val", "test"):
-        printed = [{k: leaderboard.number(v) for k, v in r[split].items()} for r in runs]
-        assert printed[0] == printed[1]
-    assert leaderboard.number(runs[0]["val"]["mae"]) == "37,881"  # the board's row
+        digits = [{k: leaderboard.number(v) for k, v in r[split].items()} for r in (board, copy)]
+        assert digits[0] == digits[1]
+    assert leaderboard.number(board["val"]["mae"]) == "37,881"  # the published board's row
