@@ -12,6 +12,7 @@ Everything is measured in this one process, on this machine, on the real data (`
   the float32 series;
 - throughput against batch size and sequence length (Jena LSTM), as a plot;
 - IMDB vectorisation (cold and cached) and bucketed against unsorted epochs;
+- the Jena LSTM on PyTorch's fused kernel against the scratch cells (``model.impl=scratch``);
 - on a GPU when there is one: the families again on it, in float32 and bf16 autocast.
 """
 

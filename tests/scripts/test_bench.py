@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from seqlab.bench import imdb, memory, suite, training
+from seqlab.bench import imdb, memory, scratch, suite, training
 from seqlab.cli.common import build_run
 from tests.helpers import compose_train
 
@@ -38,6 +38,20 @@ def test_the_plain_loop_trains_on_the_tasks_own_training_loss(
         torch.manual_seed(0)
         with pytest.warns(UserWarning, match="self.log"):  # no Trainer here to log to
             torch.testing.assert_close(loss, task.training_step(batch, 0), msg=overrides[0])
+
+
+@pytest.mark.slow
+def test_scratch_section_times_both_implementations_of_the_same_net(jena_hourly_dir):
+    extra = [f"paths.data_dir={jena_hourly_dir}", "data.sequence_length=24", "data.delay=6"]
+    results = scratch.measure(2, [*extra, "data.batch_size=16"])
+    fused, ours = results["rows"][:2]
+    assert (fused["impl"], ours["impl"]) == ("fused", "scratch")
+    assert (
+        fused["slowdown"] == 1
+        and ours["slowdown"] == fused["samples_per_s"] / ours["samples_per_s"]
+    )
+    table = "\n".join(scratch.markdown(results))
+    assert "| scratch | cpu |" in table and "No GPU in this run: the torch.compile" in table
 
 
 def test_jena_memory_probe_reports_against_the_float32_series(

@@ -17,7 +17,7 @@ import torch
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from seqlab.bench import imdb, memory, training  # noqa: E402
+from seqlab.bench import imdb, memory, scratch, training  # noqa: E402
 from seqlab.bench.imdb import markdown as imdb_markdown  # noqa: E402
 from seqlab.outputs import (  # noqa: E402
     atomic_path,
@@ -27,7 +27,7 @@ from seqlab.outputs import (  # noqa: E402
     write_text_atomic,
 )
 
-SECTIONS = ("families", "memory", "scaling", "imdb")
+SECTIONS = ("families", "memory", "scaling", "imdb", "cells")
 
 
 def measure(
@@ -66,6 +66,9 @@ def measure(
     if "imdb" in sections:
         print("[bench] IMDB vectorisation and bucketing", flush=True)
         results["imdb"] = imdb.measure(None if imdb_full_epochs else 60)
+    if "cells" in sections:
+        print("[bench] scratch cells against the fused kernels", flush=True)
+        results["cells"] = scratch.measure(count)
     measured = results.setdefault("measured_at", dict.fromkeys(SECTIONS, results["git_commit"]))
     measured.update(dict.fromkeys(sections, results["git_commit"]))
     return results
@@ -187,5 +190,7 @@ def markdown(results: dict) -> str:
     if imdb:
         lines += ["", "## IMDB vectorisation and bucketing", ""]
         lines += imdb_markdown(imdb)
+    if results.get("cells"):
+        lines += ["", *scratch.markdown(results["cells"])]
     lines += ["", "## GPU", "", results["gpu_note"], ""]
     return "\n".join(lines)
