@@ -57,6 +57,7 @@ def test_models_train_on_imdb_and_draw_a_confusion_matrix(imdb_dir, tmp_path, ov
     assert 0.0 <= metrics["test"]["acc"] <= 1.0
     assert json.loads((run / "metrics.json").read_text())["val"]["acc"] == metrics["val"]["acc"]
     assert (run / "confusion_matrix.png").stat().st_size > 1000
+    assert (run / "curves.png").stat().st_size > 1000
 
 
 def test_bow_needs_bags_and_sequence_models_need_sequences(imdb_dir, tmp_path):
@@ -130,3 +131,19 @@ def test_pretrained_embeddings_are_copied_word_by_word(tmp_path):
     wrong = ClassificationTask(Recurrent, spec, torch.optim.Adam, embedding_dim=4)
     with pytest.raises(SeqlabError, match="embedding_dim=8"):
         wrong.load_embeddings(path)
+
+
+@pytest.mark.parametrize(("labels", "predicted"), [([1, 1, 0], 1.0), ([0, 1, 0], 0.0)])
+def test_the_majority_baseline_predicts_the_training_majority_untrained(labels, predicted):
+    from types import SimpleNamespace
+
+    from seqlab.nets.baselines import Majority
+
+    batches = [(torch.zeros(len(labels), 4, dtype=torch.long), torch.tensor(labels))]
+    datamodule = SimpleNamespace(train_dataloader=lambda: batches)
+    task = ClassificationTask(Majority, TOKENS, optimizer=partial(torch.optim.Adam))
+    assert not task.trainable()
+    task._trainer = SimpleNamespace(datamodule=datamodule)
+    task.setup("validate")
+    probabilities = task.predict_proba(torch.ones(5, 7, dtype=torch.long))
+    assert torch.equal(probabilities.round(), torch.full((5,), predicted))

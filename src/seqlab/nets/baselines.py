@@ -40,3 +40,29 @@ class Naive(SequenceNet):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, self.rows][:, :, self.target_index].flatten(1)
+
+
+class Majority(SequenceNet):
+    """The class most frequent among the training labels, whatever the text: the floor every
+    classifier must clear (50 % on IMDB's balanced test set).
+
+    Its one value, a logit of +1 or -1 toward that class, is set from the training labels by the
+    task (`fit_labels`), not by gradient steps: it has no parameters and is never trained. A tie
+    goes to the first class.
+    """
+
+    task_kinds = frozenset({"classification"})
+    input_kinds = frozenset({"tokens", "bag"})
+    predicts_targets = True
+
+    def __init__(self, spec: TaskSpec) -> None:
+        super().__init__()
+        self.register_buffer("logit", torch.tensor(-1.0))
+        self.output_size = spec.output_size
+
+    def fit_labels(self, labels: torch.Tensor) -> None:
+        """Point the logit at the majority of ``labels`` (0 / 1)."""
+        self.logit.fill_(1.0 if labels.float().mean() > 0.5 else -1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logit.expand(len(x), self.output_size)

@@ -61,6 +61,7 @@ class ClassificationTask(SeqlabTask):
         else:
             self.adapter, self.net, self.head = build_network(net, spec, embedding_dim)
         self.pretrained_embeddings = pretrained_embeddings
+        self.labels_fitted = False
         if freeze_embeddings and isinstance(self.adapter, nn.Embedding):
             self.adapter.weight.requires_grad_(False)
         self.loss_fn = nn.BCEWithLogitsLoss()
@@ -76,6 +77,12 @@ class ClassificationTask(SeqlabTask):
     def setup(self, stage: str) -> None:
         if stage == "fit" and self.pretrained_embeddings:
             self.load_embeddings(Path(self.pretrained_embeddings))
+        fit_labels = getattr(self.net, "fit_labels", None)
+        datamodule = getattr(self._trainer, "datamodule", None)
+        if fit_labels is not None and datamodule is not None and not self.labels_fitted:
+            # a baseline set from the training labels (nets.baselines.Majority), never trained
+            fit_labels(torch.cat([batch[-1] for batch in datamodule.train_dataloader()]))
+            self.labels_fitted = True
 
     def load_embeddings(self, path: Path) -> int:
         """Copy the vectors of words the file knows into the embedding; returns how many."""
