@@ -108,3 +108,22 @@ def plot_confusion(matrix: torch.Tensor, labels: tuple[str, ...], path: Path, ti
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_attention(weights: torch.Tensor, path: Path, title: str) -> Path:
+    """Attention weights of one window as a heat map: a row per output step (forecast step),
+    a column per input step it could attend to, each row summing to 1."""
+    queries, keys = weights.shape
+    fig, ax = plt.subplots(figsize=(min(3 + keys * 0.12, 12), 1.6 + queries * 0.25))
+    image = ax.imshow(weights.float().numpy(), aspect="auto", cmap="viridis", vmin=0)
+    fig.colorbar(image, ax=ax, label="weight")
+    ax.set_xlabel(f"window step (1 … {keys}; {keys} is the latest)")
+    ax.set_ylabel("output step")
+    ax.set_xticks(range(0, keys, max(keys // 8, 1)), range(1, keys + 1, max(keys // 8, 1)))
+    ax.set_yticks(range(queries), [f"t+{q + 1}" for q in range(queries)])
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -94,6 +94,11 @@ class SequenceNet(nn.Module):
             return steps
         return None
 
+    def attention_map(self) -> torch.Tensor | None:
+        """Attention weights of the last forward pass, ``(batch, queries, keys)``, which the
+        task draws as a heat map (``attention.png``); None for nets that do not attend."""
+        return None
+
     def one_hot_input(self, vocabulary: int) -> nn.Module:
         """What feeds token ids to this net, built for ``vocabulary``-wide inputs, as one-hot
         vectors (``task.one_hot``): dense vectors here. A net whose first layer is linear in its

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from seqlab.nets.attention import Attention, check_attention
 from seqlab.nets.base import SequenceNet
 from seqlab.nets.recurrent import ALL_CELLS, check_recurrent, recurrent_stack
 from seqlab.nets.regularization import drop_hidden_weights
@@ -23,6 +24,10 @@ class EncoderDecoder(SequenceNet):
     calendar), when the data set has them. In training the previous value is the truth with
     probability ``teacher_forcing × teacher_decay^epoch`` (scheduled sampling: the decoder
     gradually learns to live on its own forecasts); in evaluation it is always its own forecast.
+
+    With ``attention`` (``additive`` or ``dot``, see `Attention`) every decoder step also looks
+    back at all the encoder's outputs instead of only its final state; the weights of the last
+    forward pass are kept for a heat map (`attention_map`).
     """
 
     task_kinds = frozenset({"forecasting"})
@@ -39,6 +44,8 @@ class EncoderDecoder(SequenceNet):
     @classmethod
     def check_options(cls, **options: Any) -> None:
         check_recurrent(options, ALL_CELLS)
+        if "attention" in options:
+            check_attention(options["attention"])
 
     def __init__(
         self,
@@ -51,9 +58,10 @@ class EncoderDecoder(SequenceNet):
         teacher_forcing: float = 1.0,
         teacher_decay: float = 0.95,
         impl: Literal["fused", "scratch"] = "fused",
+        attention: Literal["none", "additive", "dot"] = "none",
     ) -> None:
         super().__init__()
-        self.check_options(cell=cell, impl=impl)
+        self.check_options(cell=cell, impl=impl, attention=attention)
         self.target_index = list(spec.target_index)
         self.width = len(spec.target_index)
         self.horizon = spec.horizon
@@ -65,6 +73,9 @@ class EncoderDecoder(SequenceNet):
             if weight_drop:
                 drop_hidden_weights(rnn, weight_drop)
         self.project = nn.Linear(hidden_size, self.width)
+        # built last and only when asked for: without it, the weights start as they always did
+        self.attention = None if attention == "none" else Attention(attention, hidden_size)
+        self.weights: torch.Tensor | None = None
         self.output_size = spec.output_size
 
     def teacher_ratio(self, epoch: int) -> float:
@@ -78,7 +89,9 @@ class EncoderDecoder(SequenceNet):
         teacher: torch.Tensor | None = None,
         epoch: int = 0,
     ) -> torch.Tensor:
-        _, state = self.encoder(x)
+        memory, state = self.encoder(x)
+        keys = None if self.attention is None else self.attention.keys(memory)
+        weights = []
         previous = x[:, -1:, self.target_index]
         truth = None if teacher is None else teacher.view(len(x), self.horizon, self.width)
         ratio = self.teacher_ratio(epoch)
@@ -86,8 +99,16 @@ class EncoderDecoder(SequenceNet):
         for step in range(self.horizon):
             known = [] if future is None else [future[:, step : step + 1]]
             output, state = self.decoder(torch.cat([previous, *known], dim=-1), state)
+            if self.attention is not None:
+                output, step_weights = self.attention(output, memory, keys)
+                weights.append(step_weights)
             forecast = self.project(output)
             outputs.append(forecast)
             use_truth = truth is not None and random.random() < ratio
             previous = truth[:, step : step + 1] if use_truth else forecast
+        if weights:
+            self.weights = torch.stack(weights, dim=1).detach()
         return torch.cat(outputs, dim=1).flatten(1)
+
+    def attention_map(self) -> torch.Tensor | None:
+        return self.weights

@@ -60,3 +60,15 @@ class SeqlabTask(L.LightningModule):
     def write_artifacts(self, output_dir: Path, title: str) -> list[Path]:
         """Pictures, samples or sounds of the finished run (after testing); none by default."""
         return []
+
+    def net_pictures(self, output_dir: Path, title: str) -> list[Path]:
+        """What the architecture offers to be drawn, whatever the task: after testing, the
+        attention weights of the first window of the last test batch (``attention.png``)."""
+        net = getattr(self, "net", None)
+        weights = None if net is None else net.attention_map()
+        if weights is None:
+            return []
+        from seqlab.plots import plot_attention  # matplotlib only for runs that draw
+
+        name = f"{title}: attention, a test window"
+        return [plot_attention(weights[0].cpu(), output_dir / "attention.png", name)]

@@ -270,4 +270,4 @@ class ForecastingTask(SeqlabTask):
                     unit=unit,
                 )
             )
-        return paths
+        return paths + self.net_pictures(output_dir, title)
