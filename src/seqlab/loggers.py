@@ -63,3 +63,13 @@ class TensorBoardLogger(_TensorBoardLogger):
         if resume_step is not None:
             kwargs["purge_step"] = resume_step
         super().__init__(*args, **kwargs)
+
+
+def log_outcome(loggers: list[Any], params: dict[str, Any], metrics: dict[str, float]) -> None:
+    """TensorBoard's HParams view: what the run was given (``params``: its model, data and
+    overrides) beside its final metrics, so ``tensorboard --logdir <sweep folder>`` compares
+    the runs of a sweep side by side."""
+    for logger in loggers:
+        if isinstance(logger, _TensorBoardLogger):
+            logger.log_hyperparams(params, {f"hparams/{k}": v for k, v in metrics.items()})
+            logger.finalize("success")

@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,13 @@ def split_metrics(results: list[dict[str, float]], prefix: str) -> dict[str, flo
             if key.startswith(f"{prefix}/") and not key.endswith("_best"):
                 merged[key.removeprefix(f"{prefix}/")] = float(value)
     return merged
+
+
+def override_pairs(overrides: Iterable[str]) -> dict[str, str]:
+    """``{key: value}`` of Hydra override strings (``+task.optimizer.lr=3e-3`` gives
+    ``task.optimizer.lr: "3e-3"``), for tables that show what each run was given."""
+    pairs = (str(line).split("=", 1) for line in overrides)
+    return {key.lstrip("+~"): value for key, value in (p for p in pairs if len(p) == 2)}
 
 
 def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:

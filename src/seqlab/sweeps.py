@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from seqlab.errors import SeqlabError
-from seqlab.outputs import flat_metrics, write_text_atomic
+from seqlab.outputs import flat_metrics, override_pairs, write_text_atomic
 from seqlab.runs import STATUS_FILE, error_line, read_status, write_status
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,7 @@ def job_overrides(job_dir: Path) -> dict[str, str]:
     path = job_dir / ".hydra" / "overrides.yaml"
     if not path.is_file():
         return {}
-    pairs = (str(line).split("=", 1) for line in OmegaConf.load(path))
-    return {key.lstrip("+~"): value for key, value in (p for p in pairs if len(p) == 2)}
+    return override_pairs(OmegaConf.load(path))
 
 
 def collect(sweep_dir: Path) -> pd.DataFrame:

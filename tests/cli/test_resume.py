@@ -107,6 +107,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_metrics(tmp_path):
     # the log holds every step and epoch once, in order, as the uninterrupted run's does
     assert log_rows(killed) == log_rows(whole)
     assert len(log_rows(whole)) > 8
+    assert (killed / "curves.png").stat().st_size > 1000  # drawn from the whole log
 
 
 @pytest.mark.integration

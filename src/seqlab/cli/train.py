@@ -15,8 +15,16 @@ from rich.markup import escape
 from seqlab.callbacks import TrainingClock
 from seqlab.cli.common import build, build_run, build_trainer, close_loggers
 from seqlab.cli.restore import load_checkpoint
+from seqlab.loggers import log_outcome
 from seqlab.options import check_options
-from seqlab.outputs import device_name, flat_metrics, git_commit, split_metrics, write_json_atomic
+from seqlab.outputs import (
+    device_name,
+    flat_metrics,
+    git_commit,
+    override_pairs,
+    split_metrics,
+    write_json_atomic,
+)
 from seqlab.runs import RunFolder, resume_checkpoint
 from seqlab.tasks.network import check_net_options
 
@@ -26,6 +34,11 @@ def choice(group: str, cfg: DictConfig) -> str:
     if HydraConfig.initialized():
         return str(HydraConfig.get().runtime.choices.get(group, "?"))
     return str(cfg.get("_choices_", {}).get(group, "?"))
+
+
+def given(cfg: DictConfig) -> dict[str, str]:
+    """``{key: value}`` of the overrides the run was started with (none outside a Hydra run)."""
+    return override_pairs(HydraConfig.get().overrides.task) if HydraConfig.initialized() else {}
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -97,6 +110,8 @@ def _train(
     }
     if trainer.is_global_zero:
         write_json_atomic(output_dir / "metrics.json", metrics)
+        chosen = {"model": metrics["model"], "data": metrics["data"], **given(cfg)}
+        log_outcome(loggers, chosen, flat_metrics(metrics))
         report(metrics)
     return metrics
 
