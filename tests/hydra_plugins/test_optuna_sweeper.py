@@ -150,6 +150,8 @@ def test_interrupted_search_resumes_from_its_sqlite_study_without_repeating_tria
     # the resumed searches proposed new points: no two trials ran the same parameters
     assert len({tuple(sorted(t.params.items())) for t in complete}) == 4
     assert (tmp_path / "optimization_results.yaml").exists()
+    for figure in ("history", "importances", "parallel_coordinate"):
+        assert (tmp_path / f"{figure}.png").stat().st_size > 1000
 
 
 @pytest.mark.integration
