@@ -185,7 +185,8 @@ def run(
     them; ``mode`` is ``fresh``, ``reuse`` or ``collect``. ``prepare`` (the entry's
     ``leaderboard.prepare``) is a command that makes what the run starts from, such as
     pretrained word vectors; it runs first. The run is the printed command, plus where it writes
-    and no progress bar; a finished run read back keeps the thread count it recorded."""
+    (replacing what that folder held) and no progress bar; a finished run read back keeps the
+    thread count it recorded."""
     done = (run_dir / "metrics.json").exists()
     if mode == "collect" and not done:
         return None, command(name, [seed], threads, prepare)
@@ -198,6 +199,7 @@ def run(
             f"threads={threads}",
             f"seed={seed}",
             f"hydra.run.dir={run_dir}",
+            "overwrite=true",  # the entry's own folder: a failed or earlier run is replaced
             "callbacks.rich_progress_bar=null",
         ]
         # the preparing command's threads; the training run's are its threads= option
@@ -346,6 +348,16 @@ def intro(data: str, part: pd.DataFrame) -> list[str]:
     return [INTRO[data], ""] if data in INTRO else []
 
 
+def main_metric(part: pd.DataFrame) -> str:
+    """A table's column: the metric most entries report (Chicago's ``mae``, not the multi-step
+    entries' ``mae_t+1``), among those the one with most references, then the first reported."""
+    entries = part.groupby("metric", sort=False)["entry"].nunique()
+    common = entries[entries == entries.max()].index
+    referenced = part[part["metric"].isin(common)].groupby("metric", sort=False)["reference"]
+    counts = referenced.count().reindex(common)
+    return str(counts.idxmax())
+
+
 def markdown(
     frame: pd.DataFrame,
     note: str = "",
@@ -380,8 +392,7 @@ def markdown(
         if part.empty:
             lines += [f"## {data}", "", *unmeasured(data, missing, long), ""]
             continue
-        referenced = part.loc[part["reference"].notna(), "metric"]
-        metric = (referenced if len(referenced) else part["metric"]).value_counts().idxmax()
+        metric = main_metric(part)
         head = [
             "entry",
             "model",
