@@ -147,6 +147,7 @@ def chicago_like_spec(horizon: int = 3) -> TaskSpec:
         target_names=("bus", "rail"),
         target_index=(0, 1),
         series_index=(0, 1),
+        season=7,
         target_mean=(0.0, 0.0),
         target_std=(1e6, 1e6),
     )
@@ -160,10 +161,11 @@ def level_task(model: str, level: str, tmp_path, **kwargs) -> ForecastingTask:
     return ForecastingTask(net, chicago_like_spec(), torch.optim.Adam, level=level, **kwargs)
 
 
+@pytest.mark.parametrize("level", ["window", "seasonal"])
 @pytest.mark.parametrize("model", FORECASTERS)
-def test_a_shifted_and_scaled_window_gets_the_shifted_and_scaled_forecast(model, tmp_path):
+def test_a_shifted_and_scaled_window_gets_the_shifted_and_scaled_forecast(model, level, tmp_path):
     torch.manual_seed(0)
-    task = level_task(model, "window", tmp_path).eval()
+    task = level_task(model, level, tmp_path).eval()
     x = torch.rand(4, 56, 5)
     future = torch.rand(4, 3, 3)
     moved = x.clone()
@@ -213,7 +215,7 @@ def test_the_teacher_is_fed_in_the_windows_units(tmp_path):
 @pytest.mark.parametrize(
     ("level", "options", "message"),
     [
-        ("median", {}, "task.level='median': choose null, shift or window"),
+        ("median", {}, "task.level='median': choose one of null, shift, window, seasonal"),
         ("window", {"level_steps": 1}, "task.level_steps=1 must lie in 2..data.sequence_length"),
     ],
 )
@@ -238,3 +240,10 @@ def test_chicago_trains_with_window_levels_and_dates_its_forecast(
     metrics = train(compose_train(overrides, tmp_path / "run"))
     assert 0 < metrics["test"]["mae"] < 1e6  # riders, finite
     assert (tmp_path / "run" / "forecast.png").is_file()
+
+
+def test_seasonal_forecasts_the_change_from_the_seasonal_naive_value(tmp_path):
+    spec = chicago_like_spec(horizon=1)
+    x = torch.rand(2, 56, 5)
+    _, base, _ = WindowLevel(spec, "seasonal")(x)
+    assert torch.equal(base, x[:, -7, :2])  # tomorrow's base: the same weekday a week ago

@@ -18,8 +18,8 @@ from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network
 
 Batch = tuple[torch.Tensor, ...]  # inputs, targets[, known future covariates]
-Level = Literal["shift", "window"]
-LEVELS = ("shift", "window")
+Level = Literal["shift", "window", "seasonal"]
+LEVELS = ("shift", "window", "seasonal")
 MIN_SCALE = 1e-5  # a flat window's scale: its values pass unscaled instead of dividing by ~0
 
 
@@ -32,8 +32,10 @@ class WindowLevel(nn.Module):
     while a naive forecaster follows the window. ``shift`` subtracts each window's mean of every
     measured series (``spec.series_index``, the targets if empty) and adds the target's back to
     the forecast; ``window`` also divides by the window's standard deviation and multiplies the
-    forecast by it (reversible instance normalisation without its affine weights). A shifted
-    (and, with ``window``, scaled) copy of a window then gets the shifted (and scaled) forecast.
+    forecast by it (reversible instance normalisation without its affine weights); ``seasonal``
+    reads the window as ``window`` does and forecasts the change from the seasonal naive value
+    (``spec.season`` steps back), in the window's scale. A shifted (and, with ``window`` or
+    ``seasonal``, scaled) copy of a window then gets the shifted (and scaled) forecast.
     Calendar and day-type inputs pass unchanged. ``steps`` takes the level and scale from the
     window's last ``steps`` steps only (a level that moved inside the window: the latest one).
     """
@@ -41,7 +43,7 @@ class WindowLevel(nn.Module):
     def __init__(self, spec: TaskSpec, level: Level, steps: int | None = None) -> None:
         super().__init__()
         if level not in LEVELS:
-            raise ConfigError(f"task.level={level!r}: choose null, {' or '.join(LEVELS)}")
+            raise ConfigError(f"task.level={level!r}: choose one of {', '.join(('null', *LEVELS))}")
         if steps is not None and not 2 <= steps <= (spec.sequence_length or steps):
             raise ConfigError(
                 f"task.level_steps={steps} must lie in 2..data.sequence_length "
@@ -52,13 +54,15 @@ class WindowLevel(nn.Module):
                 f"task.level={level} rescales each window by the level of its target series, "
                 f"and data={spec.data_name}'s inputs do not hold the targets; set task.level=null"
             )
-        self.scaled, self.steps = level == "window", steps
+        self.scaled, self.steps = level != "shift", steps
+        # seasonal: the naive forecaster's rows and columns, the base of each output
+        self.naive = Naive(spec, lag=spec.season) if level == "seasonal" else None
         self.columns = list(dict.fromkeys([*spec.series_index, *spec.target_index]))
         # where each output value's target series sits among the rescaled columns
         self.outputs = [self.columns.index(i) for i in spec.target_index] * spec.horizon
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The window relative to its level, and each output's loc and scale ``(batch, out)``."""
+        """The window relative to its level, and each output's base and scale ``(batch, out)``."""
         values = x[:, :, self.columns]
         recent = values if self.steps is None else values[:, -self.steps :]
         loc = recent.mean(dim=1, keepdim=True)
@@ -66,9 +70,10 @@ class WindowLevel(nn.Module):
             scale = recent.std(dim=1, unbiased=False, keepdim=True).clamp_min(MIN_SCALE)
         else:
             scale = torch.ones_like(loc)
+        base = loc[:, 0, self.outputs] if self.naive is None else self.naive(x)
         x = x.clone()
         x[:, :, self.columns] = (values - loc) / scale
-        return x, loc[:, 0, self.outputs], scale[:, 0, self.outputs]
+        return x, base, scale[:, 0, self.outputs]
 
 
 class ForecastingTask(SeqlabTask):
