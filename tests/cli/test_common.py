@@ -3,9 +3,12 @@
 import errno
 
 import pytest
+import torch
 from omegaconf import OmegaConf
 
-from seqlab.cli.common import unwritable
+from seqlab.cli.common import compose_run, set_threads, unwritable
+from seqlab.errors import ConfigError
+from seqlab.options import check_options
 from tests.cli.test_train import run_cli
 from tests.helpers import mirror_dir
 
@@ -54,3 +57,19 @@ def test_an_unwritable_cache_is_one_line(tmp_path):
         "point SEQLAB_CACHE_DIR at a writable folder"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_threads_come_from_the_config_and_its_default_leaves_torchs(tmp_path):
+    """``threads=`` (conf/train.yaml) sets torch's thread count; null, the default, leaves it
+    alone, so runs made before the option keep their digits."""
+    assert compose_run([], tmp_path).threads is None
+    before = torch.get_num_threads()
+    try:
+        set_threads(None)
+        assert torch.get_num_threads() == before
+        set_threads(1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ConfigError, match=r"threads=0 is not allowed"):
+        check_options(compose_run(["threads=0"], tmp_path))
