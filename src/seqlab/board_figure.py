@@ -1,0 +1,119 @@
+"""The leaderboard as pictures: one figure per data set, next to LEADERBOARD.md.
+
+Each entry's mean over seeds with a ± std whisker, its reference as a marker labelled with
+where the number comes from, the parameter-free baselines as lines a model must clear; entries
+sorted by the metric, the best highlighted. Chicago's validation and test side by side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import StrMethodFormatter
+
+from seqlab.outputs import atomic_path
+from seqlab.plots import plt
+
+# metrics where higher is better; every other metric (MAE, bpc, loss) is better lower
+HIGHER_IS_BETTER = ("acc", "f1", "auroc")
+# models that learn nothing: the floor every other row is read against
+BASELINES = ("naive", "seasonal_naive", "majority")
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric.split("_")[0] in HIGHER_IS_BETTER
+
+
+def summary(rows: pd.DataFrame, split: str, metric: str) -> pd.DataFrame:
+    """Per entry: mean and std over seeds (std 0 for one seed), its reference and source, and
+    whether it is a baseline; sorted best first."""
+    part = rows[(rows["split"] == split) & (rows["metric"] == metric)]
+    table = part.groupby("entry", sort=False).agg(
+        mean=("value", "mean"),
+        std=("value", "std"),
+        seeds=("value", "size"),
+        model=("model", "first"),
+        reference=("reference", "first"),
+        source=("reference_source", "first"),
+    )
+    table["std"] = table["std"].fillna(0.0)
+    table["baseline"] = table["model"].isin(BASELINES)
+    return table.sort_values("mean", ascending=not higher_is_better(metric))
+
+
+def plot_board(
+    rows: pd.DataFrame, data: str, metric: str, splits: list[str], unit: str, path: Path
+) -> Path:
+    """One panel per split of ``data``'s entries on ``metric`` (leaderboard.csv's rows)."""
+    panels = [summary(rows, split, metric) for split in splits]
+    order = panels[0].index.tolist()
+    height = 1.2 + 0.32 * len(order)
+    fig, axes = plt.subplots(
+        1, len(splits), figsize=(6.5 * len(splits), height), sharey=True, layout="constrained"
+    )
+    for ax, split, table in zip(np.atleast_1d(axes), splits, panels, strict=True):
+        table = table.reindex(order)
+        y = np.arange(len(order))[::-1]  # the best at the top
+        best = table.loc[~table["baseline"], "mean"]
+        best_entry = (
+            (best.idxmax() if higher_is_better(metric) else best.idxmin()) if len(best) else None
+        )
+        colors = [
+            "tab:green"
+            if entry == best_entry
+            else "grey"
+            if table.loc[entry, "baseline"]
+            else "tab:blue"
+            for entry in order
+        ]
+        ax.errorbar(
+            table["mean"],
+            y,
+            xerr=table["std"],
+            fmt="o",
+            color="tab:blue",
+            ecolor="black",
+            capsize=3,
+            label="mean ± std over seeds",
+        )
+        ax.scatter(table["mean"], y, c=colors, zorder=3)
+        for floor in table.loc[table["baseline"], "mean"]:
+            ax.axvline(floor, color="grey", linestyle=":", linewidth=1)
+        referenced = table[table["reference"].notna()]
+        if len(referenced):
+            where = [y[order.index(entry)] for entry in referenced.index]
+            ax.scatter(
+                referenced["reference"],
+                where,
+                marker="x",
+                color="tab:red",
+                zorder=4,
+                label="reference (source beside it)",
+            )
+            for source, value, at in zip(
+                referenced["source"], referenced["reference"], where, strict=True
+            ):
+                ax.annotate(
+                    str(source),
+                    (value, at),
+                    xytext=(4, 4),
+                    textcoords="offset points",
+                    fontsize=6,
+                    color="tab:red",
+                )
+        ax.set_yticks(y, [f"{e}{'' if table.loc[e, 'seeds'] > 1 else ' (1 seed)'}" for e in order])
+        ax.set_xlabel(f"{split} {metric}" + (f" ({unit})" if unit else ""))
+        if table["mean"].abs().max() >= 1000:
+            ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right" if higher_is_better(metric) else "lower left")
+    better = "higher" if higher_is_better(metric) else "lower"
+    fig.suptitle(
+        f"{data}: {metric}, {better} is better (best in green, baselines dotted)", fontsize=10
+    )
+    with atomic_path(path, suffix=".tmp.png") as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    return path
