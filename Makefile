@@ -4,6 +4,7 @@ PY := $(VENV)/bin/python
 ARGS ?=
 ONLY ?=
 SEEDS ?= 3
+SINGLE_SEED_AFTER ?= 600
 JOBS ?= 2
 
 .PHONY: train test lint leaderboard bench clean-venv
@@ -21,10 +22,11 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q $(ARGS)
 
 # every conf/experiment/ entry from scratch -> LEADERBOARD.md, leaderboard.csv
-# (ONLY=jena; SEEDS=3 seeds per entry, 1 for one whose last run took 10 min or more;
+# (ONLY=jena; SEEDS=3 seeds per entry, 1 for one whose last run took SINGLE_SEED_AFTER s or more;
 # JOBS=2 entries trained at once, each with cpus/JOBS threads, printed in its command)
 leaderboard: $(VENV)/.installed
-	$(PY) scripts/leaderboard.py --seeds $(SEEDS) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
+	$(PY) scripts/leaderboard.py --seeds $(SEEDS) --single-seed-after $(SINGLE_SEED_AFTER) \
+		--jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
 
 # throughput, Lightning overhead, loader rate, Jena memory, scaling, IMDB vectorisation and
 # bucketing -> benchmarks/README.md, results.json, scaling.png (ARGS="--imdb-full-epochs")

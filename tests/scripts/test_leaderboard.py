@@ -202,6 +202,19 @@ def test_seeds_are_kept_in_the_csv_and_shown_as_mean_and_spread_with_cited_refer
     assert leaderboard.JENA_EXTRACT in table
 
 
+def test_a_table_shows_the_metric_every_entry_reports():
+    both = {"data": "chicago"}
+    frame = pd.DataFrame(
+        [
+            {"entry": "one_day", "metric": "mae", "reference": None, **both},
+            {"entry": "two_weeks", "metric": "mae", "reference": None, **both},
+            {"entry": "two_weeks", "metric": "mae_t+1", "reference": 25519.0, **both},
+        ]
+    )
+    assert leaderboard.main_metric(frame) == "mae"
+    assert leaderboard.main_metric(frame[frame["entry"] == "two_weeks"]) == "mae_t+1"
+
+
 def test_rows_kept_from_an_earlier_board_show_todays_references():
     old = pd.DataFrame(
         seed_rows("jena_lstm16", [2.5], {"data": "jena"}), columns=leaderboard.COLUMNS
