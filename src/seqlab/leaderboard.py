@@ -169,13 +169,14 @@ def longest_first(jobs: list[tuple], board_csv: Path) -> list[int]:
 
 def command(name: str, seeds: list[int], threads: int, prepare: str | None = None) -> str:
     """The command that reproduces a row: the entry at the thread count it ran with, for one seed,
-    or several as one Hydra multirun. The thread count is in it because it moves the digits."""
+    or several as one Hydra multirun. The thread count is in it because it moves the digits; a
+    ``prepare`` command (word vectors) gets it through OMP_NUM_THREADS, as the board ran it."""
     if len(seeds) == 1:
         line = f"python train.py experiment={name} threads={threads} seed={seeds[0]}"
     else:
         listed = ",".join(str(seed) for seed in seeds)
         line = f"python train.py -m experiment={name} threads={threads} seed={listed}"
-    return f"{prepare} && {line}" if prepare else line
+    return f"OMP_NUM_THREADS={threads} {prepare} && {line}" if prepare else line
 
 
 def run(
@@ -319,6 +320,7 @@ def row_command(runs: pd.DataFrame) -> str:
     threads = line.split(" threads=")[1].split()[0] if " threads=" in line else None
     if threads is None:  # a board made before commands carried their threads
         return str(first["command"])
+    prepare = prepare.removeprefix(f"OMP_NUM_THREADS={threads} ")
     return command(str(first["entry"]), seeds, int(threads), prepare or None)
 
 

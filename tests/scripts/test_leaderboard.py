@@ -149,9 +149,10 @@ def test_short_entries_get_every_seed_long_ones_one():
 
 def test_a_command_carries_its_threads_and_its_seeds():
     assert leaderboard.command("x", [42], 1) == "python train.py experiment=x threads=1 seed=42"
-    assert (
-        leaderboard.command("x", [42, 43, 44], 2, "python prep.py")
-        == "python prep.py && python train.py -m experiment=x threads=2 seed=42,43,44"
+    prepared = leaderboard.command("x", [42, 43, 44], 2, "python prep.py")
+    assert prepared == (
+        "OMP_NUM_THREADS=2 python prep.py && "
+        "python train.py -m experiment=x threads=2 seed=42,43,44"
     )
 
 
