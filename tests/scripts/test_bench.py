@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from seqlab.bench import imdb, memory, scratch, suite, training
+from seqlab.bench import gradients, imdb, memory, scratch, suite, training
 from seqlab.cli.common import build_run
 from tests.helpers import compose_train
 
@@ -52,6 +52,20 @@ def test_scratch_section_times_both_implementations_of_the_same_net(jena_hourly_
     )
     table = "\n".join(scratch.markdown(results))
     assert "| scratch | cpu |" in table and "No GPU in this run: the torch.compile" in table
+
+
+@pytest.mark.slow
+def test_gradients_measures_both_claims_and_writes_its_files(
+    jena_hourly_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SEQLAB_DATA_DIR", str(jena_hourly_dir))
+    results = gradients.measure(tmp_path, steps=2, clip_steps=2)
+    assert set(results["vanishing"]) == {"rnn", "lstm", "gru"}
+    assert len(results["vanishing"]["gru"]["end"]) == 120  # the Jena window
+    assert all(len(run["loss"]) == 2 for run in results["clipping"].values())
+    for name in ("grad_flow.png", "clipping.png", "gradients.json", "gradients.md"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert "| lstm |" in (tmp_path / "gradients.md").read_text()
 
 
 def test_jena_memory_probe_reports_against_the_float32_series(

@@ -158,7 +158,7 @@ class ScratchStack(nn.Module):
     layers, DropConnect through `flat_weights`. ``forward`` also takes ``lengths``.
 
     Setting ``record`` to a list makes the next forward pass append, per layer and direction,
-    its name and every step's ``h_t`` in reading order (`seqlab.gradflow`).
+    its name, every step's ``h_t`` in reading order and the lengths (`seqlab.gradflow`).
     """
 
     def __init__(
@@ -174,7 +174,7 @@ class ScratchStack(nn.Module):
         self.cell_name, self.cell = cell, CELLS[cell]
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.dropout, self.bidirectional = dropout, bidirectional
-        self.record: list[tuple[str, list[Tensor]]] | None = None
+        self.record: list[tuple[str, list[Tensor], Tensor | None]] | None = None
         self.suffixes = ("", "_reverse") if bidirectional else ("",)
         gates = self.cell.gates * hidden_size
         self._flat_weights_names: list[str] = []
@@ -231,7 +231,7 @@ class ScratchStack(nn.Module):
                     self.cell, wx, tuple(s[index] for s in states), hidden, lengths, record
                 )
                 if record is not None:
-                    self.record.append((name[1:], record))
+                    self.record.append((name[1:], record, lengths))
                 outputs.append(out if not suffix else reverse(out, lengths))
                 finals.append(last)
             x = torch.cat(outputs, dim=-1)
