@@ -27,6 +27,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
+from seqlab.board_figure import plot_board
 from seqlab.cli.common import CONFIG_DIR, ROOT
 from seqlab.errors import ConfigError
 from seqlab.outputs import flat_metrics, write_text_atomic
@@ -40,6 +41,7 @@ COLUMNS = [
     "split",
     "metric",
     "value",
+    "unit",
     "reference",
     "reference_source",
     "params",
@@ -71,6 +73,9 @@ INTRO = {
     ),
     "imdb": "Test accuracy on the 25,000 test reviews (balanced: the majority class scores 50 %).",
 }
+# the splits a data set's figure shows side by side (Chicago's test span is read next to its
+# validation); the others show test
+FIGURE_SPLITS = {"chicago": ["val", "test"]}
 JENA_EXTRACT = (
     "The reference numbers are on the full 10-minute, 14-feature file; rows on the mirror's "
     "hourly 6-feature extract have a harder task (1/6 of the windows, 6 of the 14 features), and "
@@ -253,6 +258,7 @@ def rows(name: str, board: dict[str, Any], metrics: dict[str, Any], command: str
                 "split": split,
                 "metric": metric,
                 "value": value,
+                "unit": metrics.get("unit"),
                 "reference": ref.get("value"),
                 "reference_source": ref.get("source"),
                 "params": metrics.get("params"),
@@ -366,11 +372,13 @@ def markdown(
     missing: dict[str, list[str]] | None = None,
     long: dict[str, dict[str, str]] | None = None,
     notes: dict[str, str] | None = None,
+    figures: dict[str, str] | None = None,
 ) -> str:
     """One table per data set on its main metric, mean ± std over the seeds that ran; other
     metrics with a reference, the entry's ``leaderboard.notes`` (``notes``), the data file
     where a data set has several, and single-seed rows are said in the notes column. Reference
-    sources are numbered footnotes under each table.
+    sources are numbered footnotes under each table; a data set's figure (``figures``: its
+    path relative to LEADERBOARD.md) follows them.
 
     leaderboard.csv keeps every metric (per-horizon, per-target) and every seed in long form.
     """
@@ -451,8 +459,26 @@ def markdown(
         lines += [f"## {data}", "", *intro(data, part), *table, ""]
         if footnotes.sources:
             lines += [*footnotes.lines(), ""]
+        if (figures or {}).get(data):
+            lines += [f"![{data}: {metric} per entry]({figures[data]})", ""]
         lines += [*unmeasured(data, missing, long), ""]
     return "\n".join(lines)
+
+
+def draw(frame: pd.DataFrame, out: Path) -> dict[str, str]:
+    """``leaderboard/<data>.png`` for each data set (`seqlab.board_figure`); returns each one's
+    path relative to ``out``, where LEADERBOARD.md is."""
+    figures = {}
+    for data, part in frame.groupby("data"):
+        metric = main_metric(part)
+        splits = FIGURE_SPLITS.get(str(data), ["test"])
+        units = part.loc[part["metric"] == metric, "unit"].dropna()
+        unit = str(units.iloc[0]) if metric.startswith("mae") and len(units) else ""
+        path = out / "leaderboard" / f"{data}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        plot_board(part, str(data), metric, splits, unit, path)
+        figures[str(data)] = path.relative_to(out).as_posix()
+    return figures
 
 
 def unmeasured(
@@ -554,6 +580,9 @@ def build(
         f"{per_run:.0f} min."
     )
     remarks = {name: board["notes"] for name, board in everything if board.get("notes")}
-    write_text_atomic(out / "LEADERBOARD.md", markdown(frame, note, missing, long, remarks))
+    figures = draw(frame, out)
+    write_text_atomic(
+        out / "LEADERBOARD.md", markdown(frame, note, missing, long, remarks, figures)
+    )
     print(f"[leaderboard] {len(frame)} rows → LEADERBOARD.md, leaderboard.csv ({minutes:.1f} min)")
     return missing

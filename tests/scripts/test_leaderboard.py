@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.image
 import pandas as pd
 import pytest
 
@@ -201,6 +202,19 @@ def test_seeds_are_kept_in_the_csv_and_shown_as_mean_and_spread_with_cited_refer
     slow = next(line for line in table.splitlines() if line.startswith("| jena_slow |"))
     assert "| 1 (single-seed) |" in slow and "a remark" in slow
     assert leaderboard.JENA_EXTRACT in table
+
+
+def test_each_data_set_gets_a_figure_that_its_table_embeds(tmp_path):
+    runs = seed_rows("jena_lstm16", [2.4, 2.5, 2.6], {"data": "jena"})
+    runs += seed_rows("chicago_rnn", [30000.0], {"data": "chicago"})
+    frame = pd.DataFrame(runs, columns=leaderboard.COLUMNS)
+    figures = leaderboard.draw(frame, tmp_path)
+    assert figures == {"chicago": "leaderboard/chicago.png", "jena": "leaderboard/jena.png"}
+    jena = matplotlib.image.imread(tmp_path / "leaderboard" / "jena.png")
+    chicago = matplotlib.image.imread(tmp_path / "leaderboard" / "chicago.png")
+    assert chicago.shape[1] > 1.8 * jena.shape[1]  # Chicago: validation and test side by side
+    table = leaderboard.markdown(frame, figures=figures)
+    assert "![jena: mae per entry](leaderboard/jena.png)" in table
 
 
 def test_a_table_shows_the_metric_every_entry_reports():
