@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from seqlab.cli.train import train
-from seqlab.gradflow import HIDDEN, INPUT, norms_by_distance
+from seqlab.errors import ConfigError
+from seqlab.gradflow import HIDDEN, INPUT, GradFlow, norms_by_distance
 from seqlab.nets.recurrent import Recurrent
 from seqlab.spec import TaskSpec
 from tests.helpers import TINY_RUN, compose_train
@@ -62,3 +63,9 @@ def test_fused_kernels_are_measured_at_their_inputs(tmp_path, jena_hourly_dir):
     flow = measured(tmp_path / "run")
     assert flow["measure"] == INPUT and [r["step"] for r in flow["records"]] == [0, 3]
     assert len(flow["records"][0]["curves"]["net.rnn"]) == 24
+
+
+def test_a_step_interval_below_one_is_a_config_error():
+    with pytest.raises(ConfigError, match="every_n_steps=0 must be 1 or more"):
+        GradFlow(every_n_steps=0)
+    assert GradFlow(every_n_steps=0, steps=[3]).chosen(3)

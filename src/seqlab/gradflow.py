@@ -22,6 +22,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
+from seqlab.errors import ConfigError
 from seqlab.nets.cells import ScratchStack, reversal
 from seqlab.outputs import atomic_path, write_json_atomic
 
@@ -65,6 +66,11 @@ class GradFlow(L.Callback):
         steps: Sequence[int] | None = None,
         dirpath: str | None = None,
     ) -> None:
+        if steps is None and every_n_steps < 1:
+            raise ConfigError(
+                f"callbacks.grad_flow.every_n_steps={every_n_steps} must be 1 or more "
+                "(or list the steps to measure: callbacks.grad_flow.steps=[0,100])"
+            )
         self.every_n_steps = every_n_steps
         self.steps = None if steps is None else set(steps)
         self.dirpath = dirpath
@@ -78,7 +84,7 @@ class GradFlow(L.Callback):
     def chosen(self, step: int) -> bool:
         if self.steps is not None:
             return step in self.steps
-        return self.every_n_steps > 0 and step % self.every_n_steps == 0
+        return step % self.every_n_steps == 0
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int

@@ -119,7 +119,7 @@ def instantiate_group(group: DictConfig | None, **declared: Any) -> list[Any]:
     if not group:
         return []
     return [
-        instantiate(node, **{key: value for key, value in declared.items() if key in node})
+        build(node, **{key: value for key, value in declared.items() if key in node})
         for node in group.values()
         if node and "_target_" in node
     ]
