@@ -7,6 +7,7 @@ sorted by the metric, the best highlighted. Chicago's validation and test side b
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -46,69 +47,27 @@ def summary(rows: pd.DataFrame, split: str, metric: str) -> pd.DataFrame:
 def plot_board(
     rows: pd.DataFrame, data: str, metric: str, splits: list[str], unit: str, path: Path
 ) -> Path:
-    """One panel per split of ``data``'s entries on ``metric`` (leaderboard.csv's rows)."""
+    """One panel per split of ``data``'s entries on ``metric`` (leaderboard.csv's rows); the
+    references are numbered on the plot and their sources listed under it."""
     panels = [summary(rows, split, metric) for split in splits]
     order = panels[0].index.tolist()
-    height = 1.2 + 0.32 * len(order)
+    sources = list(dict.fromkeys(s for t in panels for s in t["source"].dropna()))
+    caption = "\n".join(
+        textwrap.fill(f"[{i}] {source}", 60 * len(splits) + 40)
+        for i, source in enumerate(sources, 1)
+    )
+    lines = caption.count("\n") + 1 if caption else 0
+    height = 2.0 + 0.32 * len(order) + 0.17 * lines
     fig, axes = plt.subplots(
         1, len(splits), figsize=(6.5 * len(splits), height), sharey=True, layout="constrained"
     )
+    below = 0.17 * lines / height
+    fig.get_layout_engine().set(rect=(0, below, 1, 1 - below))
+    if caption:
+        fig.text(0.01, 0.01, caption, fontsize=7, color="tab:red", va="bottom")
     for ax, split, table in zip(np.atleast_1d(axes), splits, panels, strict=True):
-        table = table.reindex(order)
-        y = np.arange(len(order))[::-1]  # the best at the top
-        best = table.loc[~table["baseline"], "mean"]
-        best_entry = (
-            (best.idxmax() if higher_is_better(metric) else best.idxmin()) if len(best) else None
-        )
-        colors = [
-            "tab:green"
-            if entry == best_entry
-            else "grey"
-            if table.loc[entry, "baseline"]
-            else "tab:blue"
-            for entry in order
-        ]
-        ax.errorbar(
-            table["mean"],
-            y,
-            xerr=table["std"],
-            fmt="o",
-            color="tab:blue",
-            ecolor="black",
-            capsize=3,
-            label="mean ± std over seeds",
-        )
-        ax.scatter(table["mean"], y, c=colors, zorder=3)
-        for floor in table.loc[table["baseline"], "mean"]:
-            ax.axvline(floor, color="grey", linestyle=":", linewidth=1)
-        referenced = table[table["reference"].notna()]
-        if len(referenced):
-            where = [y[order.index(entry)] for entry in referenced.index]
-            ax.scatter(
-                referenced["reference"],
-                where,
-                marker="x",
-                color="tab:red",
-                zorder=4,
-                label="reference (source beside it)",
-            )
-            for source, value, at in zip(
-                referenced["source"], referenced["reference"], where, strict=True
-            ):
-                ax.annotate(
-                    str(source),
-                    (value, at),
-                    xytext=(4, 4),
-                    textcoords="offset points",
-                    fontsize=6,
-                    color="tab:red",
-                )
-        ax.set_yticks(y, [f"{e}{'' if table.loc[e, 'seeds'] > 1 else ' (1 seed)'}" for e in order])
+        draw_panel(ax, table.reindex(order), metric, sources)
         ax.set_xlabel(f"{split} {metric}" + (f" ({unit})" if unit else ""))
-        if table["mean"].abs().max() >= 1000:
-            ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-        ax.grid(axis="x", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right" if higher_is_better(metric) else "lower left")
     better = "higher" if higher_is_better(metric) else "lower"
     fig.suptitle(
         f"{data}: {metric}, {better} is better (best in green, baselines dotted)", fontsize=10
@@ -117,3 +76,60 @@ def plot_board(
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return path
+
+
+def draw_panel(ax: plt.Axes, table: pd.DataFrame, metric: str, sources: list[str]) -> None:
+    """The entries of one split, best at the top, each reference a numbered cross."""
+    order = table.index.tolist()
+    y = np.arange(len(order))[::-1]
+    learned = table.loc[~table["baseline"], "mean"]
+    best = (
+        (learned.idxmax() if higher_is_better(metric) else learned.idxmin())
+        if len(learned)
+        else None
+    )
+    colors = [
+        "tab:green" if e == best else "grey" if table.loc[e, "baseline"] else "tab:blue"
+        for e in order
+    ]
+    ax.errorbar(
+        table["mean"],
+        y,
+        xerr=table["std"],
+        fmt="o",
+        color="tab:blue",
+        ecolor="black",
+        capsize=3,
+        label="mean ± std over seeds",
+    )
+    ax.scatter(table["mean"], y, c=colors, zorder=3)
+    for floor in table.loc[table["baseline"], "mean"]:
+        ax.axvline(floor, color="grey", linestyle=":", linewidth=1)
+    referenced = table[table["reference"].notna()]
+    if len(referenced):
+        where = [y[order.index(entry)] for entry in referenced.index]
+        ax.scatter(
+            referenced["reference"],
+            where,
+            marker="x",
+            color="tab:red",
+            zorder=4,
+            label="reference [source below]",
+        )
+        for source, value, at in zip(
+            referenced["source"], referenced["reference"], where, strict=True
+        ):
+            mark = f"[{sources.index(source) + 1}]" if source in sources else "[?]"
+            ax.annotate(
+                mark,
+                (value, at),
+                xytext=(3, 3),
+                textcoords="offset points",
+                fontsize=7,
+                color="tab:red",
+            )
+    ax.set_yticks(y, [f"{e}{'' if table.loc[e, 'seeds'] > 1 else ' (1 seed)'}" for e in order])
+    if table["mean"].abs().max() >= 1000:
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right" if higher_is_better(metric) else "lower left")

@@ -465,6 +465,30 @@ def markdown(
     return "\n".join(lines)
 
 
+def render(board_csv: Path, everything: list[tuple[str, dict[str, Any]]], out: Path) -> dict:
+    """LEADERBOARD.md and its figures again from leaderboard.csv, training nothing: the runs'
+    numbers as they were measured, today's references, sources and notes."""
+    if not board_csv.is_file():
+        raise ConfigError(f"{board_csv} not found: --render re-tabulates an existing board")
+    frame = pd.read_csv(board_csv)
+    for column in COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    frame = with_references(frame, everything)[COLUMNS]
+    write_text_atomic(board_csv, frame.to_csv(index=False))
+    note = (
+        "This file was re-tabulated from leaderboard.csv (`scripts/leaderboard.py --render`): "
+        "every number is the one its run measured when the board was last trained; references, "
+        "their sources and the notes are today's. A command without threads= ran with one "
+        "thread (OMP_NUM_THREADS=1, two runs at a time on 2 cores): prefix it with "
+        "OMP_NUM_THREADS=1 to reproduce its digits."
+    )
+    remarks = {name: board["notes"] for name, board in everything if board.get("notes")}
+    figures = draw(frame, out)
+    write_text_atomic(out / "LEADERBOARD.md", markdown(frame, note, None, None, remarks, figures))
+    return {}
+
+
 def draw(frame: pd.DataFrame, out: Path) -> dict[str, str]:
     """``leaderboard/<data>.png`` for each data set (`seqlab.board_figure`); returns each one's
     path relative to ``out``, where LEADERBOARD.md is."""
@@ -531,6 +555,8 @@ def build(
             else f"no leaderboard entry {unknown}: entries are conf/experiment/*.yaml"
         )
     board_csv = out / "leaderboard.csv"
+    if mode == "render":
+        return render(board_csv, everything, out)
     planned, long = plan(found, seeds, run_long, last_fit_times(board_csv), single_seed_after)
     started = time.perf_counter()
     reused = [j[0] for j in planned if mode != "fresh" and (j[3] / "metrics.json").exists()]

@@ -1,7 +1,6 @@
 import json
 import os
 import re
-import runpy
 import shlex
 import subprocess
 import sys
@@ -12,6 +11,8 @@ import pandas as pd
 import pytest
 
 from seqlab import leaderboard
+from seqlab.cli.leaderboard import main
+from seqlab.errors import ConfigError
 from tests.helpers import ROOT, mirror_dir
 
 DECKS = Path(os.environ.get("SEQLAB_REFERENCES", ROOT.parent / "shared" / "references"))
@@ -123,9 +124,8 @@ def test_a_reference_without_its_source_is_refused_in_one_line(tmp_path, monkeyp
         "leaderboard:\n  data: jena\n  reference: {test/mae: 2.53}\n"
     )
     monkeypatch.setattr(leaderboard, "EXPERIMENTS", experiments)
-    monkeypatch.setattr(sys, "argv", ["leaderboard.py", "--collect", "--out", str(tmp_path)])
     with pytest.raises(SystemExit) as stopped:
-        runpy.run_path(str(ROOT / "scripts" / "leaderboard.py"), run_name="__main__")
+        main(["--collect", "--out", str(tmp_path)])
     assert stopped.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err, err
@@ -266,3 +266,20 @@ def test_an_entry_run_as_its_row_prints_it_gives_every_digit_of_the_row(tmp_path
         digits = [{k: leaderboard.number(v) for k, v in r[split].items()} for r in (board, copy)]
         assert digits[0] == digits[1]
     assert leaderboard.number(board["val"]["mae"]) == "37,881"  # the published board's row
+
+
+def test_render_retabulates_the_csv_with_todays_references_and_trains_nothing(tmp_path):
+    old = pd.DataFrame(seed_rows("jena_lstm16", [2.468], {"data": "jena"}))
+    old = old.drop(columns=["reference_source", "threads", "unit"]).assign(reference=2.55)
+    old.to_csv(tmp_path / "leaderboard.csv", index=False)
+    assert leaderboard.build(mode="render", out=tmp_path) == {}
+    table = (tmp_path / "LEADERBOARD.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| jena_lstm16 |"))
+    assert "| 2.53 [1] | 2.468 |" in row  # the deck's number, cited; the run's as measured
+    assert "--render" in table and (tmp_path / "leaderboard" / "jena.png").is_file()
+    assert not (tmp_path / "logs").exists()
+
+
+def test_render_without_a_board_is_one_error(tmp_path):
+    with pytest.raises(ConfigError, match="--render re-tabulates an existing board"):
+        leaderboard.build(mode="render", out=tmp_path)

@@ -1,2 +1,3 @@
-"""Entry points behind train.py, evaluate.py, generate.py and predict.py; `common` composes and
-builds a run (`build_run`), `restore` rebuilds one from its checkpoint (`restore_run`)."""
+"""Entry points behind train.py, evaluate.py, generate.py, predict.py and scripts/leaderboard.py;
+`common` composes and builds a run (`build_run`), `restore` rebuilds one from its checkpoint
+(`restore_run`)."""
