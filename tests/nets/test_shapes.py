@@ -120,11 +120,12 @@ def test_max_pooling_reads_only_the_true_steps():
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_one_hot_tokens_folded_into_a_lookup_compute_the_same_net(cell, bidirectional):
+@pytest.mark.parametrize("impl", ["fused", "scratch"])
+def test_one_hot_tokens_folded_into_a_lookup_compute_the_same_net(cell, bidirectional, impl):
     """One-hot vectors through W_ih and the folded lookup: same outputs, same gradients."""
     torch.manual_seed(0)
     spec = TaskSpec("t", "classification", "real", 7, 1)
-    kwargs = dict(cell=cell, hidden_size=4, num_layers=2, bidirectional=bidirectional)
+    kwargs = dict(cell=cell, hidden_size=4, num_layers=2, bidirectional=bidirectional, impl=impl)
     dense = Recurrent(spec, **kwargs)
     folded = copy.deepcopy(dense)
     embedding = folded.one_hot_input(7)
