@@ -138,13 +138,10 @@ class Transformer(SequenceNet):
         if steps > self.max_length:
             raise ValueError(f"{steps} steps, but positions reach {self.max_length}")
         h = self.dropout(self.inputs(x) + self.positions[:steps])
+        if not self.causal:
+            return self.encoder(h, src_key_padding_mask=padding)
         mask = nn.Transformer.generate_square_subsequent_mask(steps, device=x.device)
-        return self.encoder(
-            h,
-            mask=mask if self.causal else None,
-            src_key_padding_mask=padding,
-            is_causal=self.causal,
-        )
+        return self.encoder(h, mask=mask, src_key_padding_mask=padding, is_causal=True)
 
     def forward(
         self, x: torch.Tensor, state: Any = None, lengths: torch.Tensor | None = None
