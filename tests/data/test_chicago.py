@@ -82,6 +82,9 @@ def test_seasonal_naive_on_the_mirror_matches_the_reference(tmp_path):
     # seqlab's: the same forecaster scored on the validation windows (Feb 26 - May 31)
     assert naive_mae(dm, "val", lag=7) == pytest.approx(41274.3, abs=1.0)
     assert dm.provenance["windows"] == {"train": 1040, "val": 95, "test": 858}
+    # forecast.png: 26 weeks from the first Monday of 2020, through the collapse of March
+    plotted = pd.DatetimeIndex(dm.target_times("test")[dm.plot_stretch(dm.target_times("test"))])
+    assert (str(plotted[0].date()), str(plotted[-1].date())) == ("2020-01-06", "2020-07-05")
 
 
 def test_windows_are_dated_by_their_target_day(chicago_dir, tmp_path):
