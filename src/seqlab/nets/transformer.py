@@ -116,7 +116,9 @@ class Transformer(SequenceNet):
         else:
             self.inputs = nn.Linear(spec.input_size * patch, d_model)
         if positions == "learned":
-            self.positions = nn.Parameter(torch.randn(max_length, d_model) * 0.02)
+            # on the inputs' own scale (unit-variance embeddings, sinusoids of amplitude 1): a
+            # table started near zero leaves attention blind to order for many epochs
+            self.positions = nn.Parameter(torch.randn(max_length, d_model))
         else:
             self.register_buffer("positions", sinusoids(max_length, d_model), persistent=False)
         self.dropout = nn.Dropout(dropout)
