@@ -1,5 +1,6 @@
 import json
 import re
+from dataclasses import replace
 from functools import partial
 
 import pytest
@@ -247,3 +248,9 @@ def test_seasonal_forecasts_the_change_from_the_seasonal_naive_value(tmp_path):
     x = torch.rand(2, 56, 5)
     _, base, _ = WindowLevel(spec, "seasonal")(x)
     assert torch.equal(base, x[:, -7, :2])  # tomorrow's base: the same weekday a week ago
+
+
+def test_a_level_needs_the_targets_among_the_inputs():
+    spec = replace(chicago_like_spec(), target_index=(), series_index=())
+    with pytest.raises(ConfigError, match="inputs do not hold the targets; set task.level=null"):
+        WindowLevel(spec, "window")
