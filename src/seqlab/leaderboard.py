@@ -73,6 +73,11 @@ INTRO = {
     ),
     "imdb": "Test accuracy on the 25,000 test reviews (balanced: the majority class scores 50 %).",
 }
+# the boards before commands carried their thread count all trained with one thread per run
+OLD_COMMANDS = (
+    "A command without threads= ran with one thread (OMP_NUM_THREADS=1, two runs at a time on "
+    "2 cores): prefix it with OMP_NUM_THREADS=1 to reproduce its digits."
+)
 # the splits a data set's figure shows side by side (Chicago's test span is read next to its
 # validation); the others show test
 FIGURE_SPLITS = {"chicago": ["val", "test"]}
@@ -479,9 +484,7 @@ def render(board_csv: Path, everything: list[tuple[str, dict[str, Any]]], out: P
     note = (
         "This file was re-tabulated from leaderboard.csv (`scripts/leaderboard.py --render`): "
         "every number is the one its run measured when the board was last trained; references, "
-        "their sources and the notes are today's. A command without threads= ran with one "
-        "thread (OMP_NUM_THREADS=1, two runs at a time on 2 cores): prefix it with "
-        "OMP_NUM_THREADS=1 to reproduce its digits."
+        "their sources and the notes are today's. " + OLD_COMMANDS
     )
     remarks = {name: board["notes"] for name, board in everything if board.get("notes")}
     figures = draw(frame, out)
@@ -580,6 +583,7 @@ def build(
         else:
             table += rows(name, board, metrics, line)
     frame = pd.DataFrame(table, columns=COLUMNS)
+    kept = pd.DataFrame(columns=COLUMNS)
     if (only or names) and board_csv.exists():  # keep the rows of entries not run this time
         old = pd.read_csv(board_csv)
         kept = old[~old["entry"].isin([name for name, _ in found])]
@@ -593,6 +597,12 @@ def build(
             f"time, {jobs} at a time with {threads} thread(s) each "
             f"(`scripts/leaderboard.py --jobs {jobs} --seeds {seeds}`)."
         )
+        if len(kept):
+            note = note.replace("every listed entry", f"{len(found)} entries", 1)
+            note += f" The rows of the {kept['entry'].nunique()} other entries are kept from the "
+            note += "previous leaderboard.csv, as their runs measured them."
+            if not kept["command"].astype(str).str.contains(" threads=").all():
+                note += f" {OLD_COMMANDS}"
     else:
         trained = sorted(
             {j[0] for j in planned} - set(reused) - {n for v in missing.values() for n in v}
