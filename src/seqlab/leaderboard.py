@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,10 +28,10 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from seqlab.board_figure import plot_board
+from seqlab.board_figure import plot_board, summary
 from seqlab.cli.common import CONFIG_DIR, ROOT
 from seqlab.errors import ConfigError
-from seqlab.outputs import flat_metrics, write_text_atomic
+from seqlab.outputs import atomic_path, flat_metrics, write_text_atomic
 
 EXPERIMENTS = CONFIG_DIR / "experiment"
 RUNS = ROOT / "logs" / "leaderboard"  # one folder per entry and seed
@@ -377,13 +378,13 @@ def markdown(
     missing: dict[str, list[str]] | None = None,
     long: dict[str, dict[str, str]] | None = None,
     notes: dict[str, str] | None = None,
-    figures: dict[str, str] | None = None,
+    figures: dict[str, list[tuple[str, str]]] | None = None,
 ) -> str:
     """One table per data set on its main metric, mean ± std over the seeds that ran; other
     metrics with a reference, the entry's ``leaderboard.notes`` (``notes``), the data file
     where a data set has several, and single-seed rows are said in the notes column. Reference
-    sources are numbered footnotes under each table; a data set's figure (``figures``: its
-    path relative to LEADERBOARD.md) follows them.
+    sources are numbered footnotes under each table; a data set's figures (``figures``: caption
+    and path relative to LEADERBOARD.md) follow them.
 
     leaderboard.csv keeps every metric (per-horizon, per-target) and every seed in long form.
     """
@@ -464,8 +465,8 @@ def markdown(
         lines += [f"## {data}", "", *intro(data, part), *table, ""]
         if footnotes.sources:
             lines += [*footnotes.lines(), ""]
-        if (figures or {}).get(data):
-            lines += [f"![{data}: {metric} per entry]({figures[data]})", ""]
+        for caption, path in (figures or {}).get(data, []):
+            lines += [f"![{caption}]({path})", ""]
         lines += [*unmeasured(data, missing, long), ""]
     return "\n".join(lines)
 
@@ -492,19 +493,32 @@ def render(board_csv: Path, everything: list[tuple[str, dict[str, Any]]], out: P
     return {}
 
 
-def draw(frame: pd.DataFrame, out: Path) -> dict[str, str]:
-    """``leaderboard/<data>.png`` for each data set (`seqlab.board_figure`); returns each one's
-    path relative to ``out``, where LEADERBOARD.md is."""
+def draw(frame: pd.DataFrame, out: Path) -> dict[str, list[tuple[str, str]]]:
+    """``leaderboard/<data>.png`` for each data set (`seqlab.board_figure`) and, where its run
+    folder is here, the learning curves of its best entry (first seed) as
+    ``leaderboard/<data>-curves.png``; returns each data set's (caption, path relative to
+    ``out``, where LEADERBOARD.md is)."""
+    folder = out / "leaderboard"
+    folder.mkdir(parents=True, exist_ok=True)
     figures = {}
     for data, part in frame.groupby("data"):
         metric = main_metric(part)
         splits = FIGURE_SPLITS.get(str(data), ["test"])
         units = part.loc[part["metric"] == metric, "unit"].dropna()
         unit = str(units.iloc[0]) if metric.startswith("mae") and len(units) else ""
-        path = out / "leaderboard" / f"{data}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        plot_board(part, str(data), metric, splits, unit, path)
-        figures[str(data)] = path.relative_to(out).as_posix()
+        plot_board(part, str(data), metric, splits, unit, folder / f"{data}.png")
+        figures[str(data)] = [(f"{data}: {metric} per entry", f"leaderboard/{data}.png")]
+        ranked = summary(part, splits[0], metric)
+        learned = ranked[~ranked["baseline"]]
+        if len(learned):
+            best = str(learned.index[0])
+            seed = int(part.loc[part["entry"] == best, "seed"].min())
+            curves = RUNS / best / f"seed{seed}" / "curves.png"
+            if curves.is_file():
+                with atomic_path(folder / f"{data}-curves.png") as tmp:
+                    shutil.copyfile(curves, tmp)
+                caption = f"{best} (seed {seed}): learning curves"
+                figures[str(data)].append((caption, f"leaderboard/{data}-curves.png"))
     return figures
 
 

@@ -204,17 +204,31 @@ def test_seeds_are_kept_in_the_csv_and_shown_as_mean_and_spread_with_cited_refer
     assert leaderboard.JENA_EXTRACT in table
 
 
-def test_each_data_set_gets_a_figure_that_its_table_embeds(tmp_path):
+def test_each_data_set_gets_a_figure_that_its_table_embeds(tmp_path, monkeypatch):
     runs = seed_rows("jena_lstm16", [2.4, 2.5, 2.6], {"data": "jena"})
+    runs += seed_rows("jena_naive", [2.62], {"data": "jena"})
     runs += seed_rows("chicago_rnn", [30000.0], {"data": "chicago"})
     frame = pd.DataFrame(runs, columns=leaderboard.COLUMNS)
-    figures = leaderboard.draw(frame, tmp_path)
-    assert figures == {"chicago": "leaderboard/chicago.png", "jena": "leaderboard/jena.png"}
-    jena = matplotlib.image.imread(tmp_path / "leaderboard" / "jena.png")
-    chicago = matplotlib.image.imread(tmp_path / "leaderboard" / "chicago.png")
+    # the best learned entry's first seed left its curves; Chicago's run is not here
+    monkeypatch.setattr(leaderboard, "RUNS", tmp_path / "runs")
+    (tmp_path / "runs" / "jena_lstm16" / "seed42").mkdir(parents=True)
+    (tmp_path / "runs" / "jena_lstm16" / "seed42" / "curves.png").write_bytes(b"png")
+    figures = leaderboard.draw(frame, tmp_path / "out")
+    assert figures == {
+        "chicago": [("chicago: mae per entry", "leaderboard/chicago.png")],
+        "jena": [
+            ("jena: mae per entry", "leaderboard/jena.png"),
+            ("jena_lstm16 (seed 42): learning curves", "leaderboard/jena-curves.png"),
+        ],
+    }
+    board = tmp_path / "out" / "leaderboard"
+    jena = matplotlib.image.imread(board / "jena.png")
+    chicago = matplotlib.image.imread(board / "chicago.png")
     assert chicago.shape[1] > 1.8 * jena.shape[1]  # Chicago: validation and test side by side
+    assert (board / "jena-curves.png").read_bytes() == b"png"
     table = leaderboard.markdown(frame, figures=figures)
     assert "![jena: mae per entry](leaderboard/jena.png)" in table
+    assert "![jena_lstm16 (seed 42): learning curves](leaderboard/jena-curves.png)" in table
 
 
 def test_a_table_shows_the_metric_every_entry_reports():
