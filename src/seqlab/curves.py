@@ -62,7 +62,8 @@ def plot_curves(log_rows: pd.DataFrame, monitor: str, mode: str, path: Path, tit
         ax.set_xlabel(axis if by_epoch else "training step")
         ax.set_ylabel(name)
         ax.legend()
-    fig.suptitle(f"{title}: best val/{metric} {value:.4g} at {axis} {best}", fontsize=10)
+    shown = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    fig.suptitle(f"{title}: best val/{metric} {shown} at {axis} {best}", fontsize=10)
     with atomic_path(path, suffix=".tmp.png") as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)

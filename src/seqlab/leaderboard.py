@@ -313,11 +313,10 @@ def fmt(values: pd.Series) -> str:
         return ""
     if values.nunique() == 1:
         return number(values.iloc[0])
-    spread = statistics.stdev(values)
+    mean, spread = statistics.mean(values), statistics.stdev(values)
+    # the spread to the mean's last digit when the mean is counted in whole units (riders)
     return (
-        f"{number(statistics.mean(values))} ± {spread:,.0f}"
-        if spread >= 1000
-        else (f"{number(statistics.mean(values))} ± {spread:.2g}")
+        f"{number(mean)} ± {spread:,.0f}" if abs(mean) >= 1000 else f"{number(mean)} ± {spread:.2g}"
     )
 
 
@@ -613,10 +612,6 @@ def build(
         )
         if len(kept):
             note = note.replace("every listed entry", f"{len(found)} entries", 1)
-            note += f" The rows of the {kept['entry'].nunique()} other entries are kept from the "
-            note += "previous leaderboard.csv, as their runs measured them."
-            if not kept["command"].astype(str).str.contains(" threads=").all():
-                note += f" {OLD_COMMANDS}"
     else:
         trained = sorted(
             {j[0] for j in planned} - set(reused) - {n for v in missing.values() for n in v}
@@ -625,6 +620,11 @@ def build(
         if trained:
             note += f" and trained {', '.join(trained)} in {minutes:.0f} min of wall time"
         note += "; each run's timings were measured when it ran, possibly beside other jobs."
+    if len(kept):
+        note += f" The rows of the {kept['entry'].nunique()} other entries are kept from the "
+        note += "previous leaderboard.csv, as their runs measured them."
+        if not kept["command"].astype(str).str.contains(" threads=").all():
+            note += f" {OLD_COMMANDS}"
     note += (
         f" The runs' fit times (training with validation, from each metrics.json) add up to "
         f"{per_run:.0f} min."

@@ -231,6 +231,12 @@ def test_each_data_set_gets_a_figure_that_its_table_embeds(tmp_path, monkeypatch
     assert "![jena_lstm16 (seed 42): learning curves](leaderboard/jena-curves.png)" in table
 
 
+def test_a_spread_is_printed_to_the_digits_of_its_mean():
+    assert leaderboard.fmt(pd.Series([19539.0, 18861.0, 18892.0])) == "19,097 ± 383"
+    assert leaderboard.fmt(pd.Series([2.4, 2.5, 2.6])) == "2.5 ± 0.1"
+    assert leaderboard.fmt(pd.Series([0.5, 0.5])) == "0.5"
+
+
 def test_a_table_shows_the_metric_every_entry_reports():
     both = {"data": "chicago"}
     frame = pd.DataFrame(
