@@ -18,8 +18,24 @@ from tests.helpers import ROOT, mirror_dir
 DECKS = Path(os.environ.get("SEQLAB_REFERENCES", ROOT.parent / "shared" / "references"))
 
 
-def test_every_experiment_is_an_entry_with_the_data_set_its_config_trains_on():
-    names = dict(leaderboard.entries(None))
+@pytest.fixture(scope="module")
+def every_entry() -> list:
+    """Every conf/experiment entry, composed once for the tests that read them all."""
+    return leaderboard.entries(None)
+
+
+@pytest.fixture
+def composed_once(every_entry, monkeypatch):
+    """leaderboard.entries answers from the entries composed once."""
+    monkeypatch.setattr(
+        leaderboard,
+        "entries",
+        lambda only: [e for e in every_entry if only is None or e[1]["data"] == only],
+    )
+
+
+def test_every_experiment_is_an_entry_with_the_data_set_its_config_trains_on(every_entry):
+    names = dict(every_entry)
     assert set(names) == {path.stem for path in leaderboard.EXPERIMENTS.glob("*.yaml")}
     assert names["jena_naive"]["data"] == "jena"
     naive = names["jena_naive"]["reference"]
@@ -35,7 +51,6 @@ def test_every_experiment_is_an_entry_with_the_data_set_its_config_trains_on():
     }
     # every entry's file name starts with its data set, which the board once guessed from
     assert all(board["data"] == name.split("_")[0] for name, board in names.items())
-    assert all(board["data"] == "jena" for _, board in leaderboard.entries("jena"))
 
 
 def test_long_entries_start_first_and_unknown_ones_before_them(tmp_path):
@@ -96,14 +111,14 @@ def test_long_entries_are_listed_with_their_reason_not_run():
     assert "`python train.py experiment=imdb_onehot_bilstm` (too big)" in table
 
 
-def test_every_deck_reference_is_on_the_line_its_source_cites():
+def test_every_deck_reference_is_on_the_line_its_source_cites(every_entry):
     """A reference whose source names a deck (``000 · … line 546``) holds the number printed on
     that line of the deck: 2.53, 37,866, 89.2%."""
     if not DECKS.is_dir():
         pytest.skip(f"the reference decks are not at {DECKS} (set SEQLAB_REFERENCES)")
     decks = {path.name[:3]: path.read_text().splitlines() for path in DECKS.glob("0*.txt")}
     checked = 0
-    for name, board in leaderboard.entries(None):
+    for name, board in every_entry:
         for key, ref in board["reference"].items():
             cited = re.fullmatch(r"(\d{3}) · .*, line (\d+)", ref["source"])
             if cited is None:
@@ -288,7 +303,9 @@ def test_an_entry_run_as_its_row_prints_it_gives_every_digit_of_the_row(tmp_path
     assert leaderboard.number(board["val"]["mae"]) == "37,881"  # the published board's row
 
 
-def test_render_retabulates_the_csv_with_todays_references_and_trains_nothing(tmp_path):
+def test_render_retabulates_the_csv_with_todays_references_and_trains_nothing(
+    tmp_path, composed_once
+):
     old = pd.DataFrame(seed_rows("jena_lstm16", [2.468], {"data": "jena"}))
     old = old.drop(columns=["reference_source", "threads", "unit"]).assign(reference=2.55)
     old.to_csv(tmp_path / "leaderboard.csv", index=False)
@@ -300,6 +317,6 @@ def test_render_retabulates_the_csv_with_todays_references_and_trains_nothing(tm
     assert not (tmp_path / "logs").exists()
 
 
-def test_render_without_a_board_is_one_error(tmp_path):
+def test_render_without_a_board_is_one_error(tmp_path, composed_once):
     with pytest.raises(ConfigError, match="--render re-tabulates an existing board"):
         leaderboard.build(mode="render", out=tmp_path)
