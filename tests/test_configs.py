@@ -74,6 +74,7 @@ def picks(defaults: list[Any]) -> list[str]:
     return overrides
 
 
+@pytest.mark.slow  # about 100 compositions: `make test` runs them, not the inner loop
 @pytest.mark.parametrize("name", options("experiment"))
 def test_experiment_composes_to_a_model_that_serves_its_data(name, tmp_path):
     cfg = composed([f"experiment={name}"], tmp_path)
@@ -84,6 +85,7 @@ def test_experiment_composes_to_a_model_that_serves_its_data(name, tmp_path):
     assert set(board) <= {"reference", "prepare", "long", "data", "notes"}, board
 
 
+@pytest.mark.slow  # about 100 compositions: `make test` runs them, not the inner loop
 @pytest.mark.parametrize("name", options("experiment"))
 def test_experiment_and_its_recipes_state_only_what_they_change(name, tmp_path):
     """A value an experiment (or a recipe it uses) sets must differ from the one the configs it
@@ -113,6 +115,7 @@ def task_kinds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return kinds
 
 
+@pytest.mark.slow  # about 100 compositions: `make test` runs them, not the inner loop
 @pytest.mark.parametrize("model", options("model"))
 def test_model_composes_with_every_data_set_it_serves(model, task_kinds, tmp_path):
     """The README's pairs: the nets' declared task kinds (forecasting nets on jena and chicago,

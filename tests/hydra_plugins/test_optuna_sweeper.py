@@ -10,6 +10,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
+import hydra_plugins.seqlab_optuna_sweeper as sweeper_module
 from hydra_plugins.seqlab_optuna_sweeper import OptunaSweeper, distribution
 from seqlab.errors import ConfigError
 from tests.cli.test_train import run_cli
@@ -72,7 +73,15 @@ def fake_search(tmp_path, trials: int, launcher: FakeLauncher | None = None) -> 
     return sweeper.sweep([])
 
 
-def test_a_resumed_search_proposes_new_points_instead_of_replaying_the_first_ones(tmp_path):
+@pytest.fixture
+def no_figures(monkeypatch):
+    """Searches whose figures are not the point skip drawing them (a second each)."""
+    monkeypatch.setattr(sweeper_module, "plot_study", lambda study, folder: {})
+
+
+def test_a_resumed_search_proposes_new_points_instead_of_replaying_the_first_ones(
+    tmp_path, no_figures
+):
     fake_search(tmp_path, trials=2)
     fake_search(tmp_path, trials=3)
     trials = fake_search(tmp_path, trials=4).trials
@@ -95,7 +104,7 @@ def test_a_search_ends_with_optunas_figures_of_its_study(tmp_path):
         assert image[..., :3].std() > 0  # something is drawn on it
 
 
-def test_failed_trials_are_not_replaced_for_ever_and_keep_their_error(tmp_path):
+def test_failed_trials_are_not_replaced_for_ever_and_keep_their_error(tmp_path, no_figures):
     launcher = FakeLauncher(fail=True)
     study = fake_search(tmp_path, trials=3, launcher=launcher)
     assert len(launcher.launched) == 3

@@ -24,16 +24,24 @@ def every_entry() -> list:
     return leaderboard.entries(None)
 
 
+LSTM16 = {
+    "data": "jena",
+    "reference": {
+        "test/mae": {
+            "value": 2.53,
+            "source": "000 · LSTM performance: Simple LSTM Test MAE, line 546",
+        }
+    },
+}
+
+
 @pytest.fixture
-def composed_once(every_entry, monkeypatch):
-    """leaderboard.entries answers from the entries composed once."""
-    monkeypatch.setattr(
-        leaderboard,
-        "entries",
-        lambda only: [e for e in every_entry if only is None or e[1]["data"] == only],
-    )
+def one_entry(monkeypatch):
+    """The board knows one entry, jena_lstm16 (without composing every experiment)."""
+    monkeypatch.setattr(leaderboard, "entries", lambda only: [("jena_lstm16", LSTM16)])
 
 
+@pytest.mark.slow  # composes every experiment
 def test_every_experiment_is_an_entry_with_the_data_set_its_config_trains_on(every_entry):
     names = dict(every_entry)
     assert set(names) == {path.stem for path in leaderboard.EXPERIMENTS.glob("*.yaml")}
@@ -111,6 +119,7 @@ def test_long_entries_are_listed_with_their_reason_not_run():
     assert "`python train.py experiment=imdb_onehot_bilstm` (too big)" in table
 
 
+@pytest.mark.slow  # composes every experiment
 def test_every_deck_reference_is_on_the_line_its_source_cites(every_entry):
     """A reference whose source names a deck (``000 · … line 546``) holds the number printed on
     that line of the deck: 2.53, 37,866, 89.2%."""
@@ -303,9 +312,7 @@ def test_an_entry_run_as_its_row_prints_it_gives_every_digit_of_the_row(tmp_path
     assert leaderboard.number(board["val"]["mae"]) == "37,881"  # the published board's row
 
 
-def test_render_retabulates_the_csv_with_todays_references_and_trains_nothing(
-    tmp_path, composed_once
-):
+def test_render_retabulates_the_csv_with_todays_references_and_trains_nothing(tmp_path, one_entry):
     old = pd.DataFrame(seed_rows("jena_lstm16", [2.468], {"data": "jena"}))
     old = old.drop(columns=["reference_source", "threads", "unit"]).assign(reference=2.55)
     old.to_csv(tmp_path / "leaderboard.csv", index=False)
@@ -317,6 +324,6 @@ def test_render_retabulates_the_csv_with_todays_references_and_trains_nothing(
     assert not (tmp_path / "logs").exists()
 
 
-def test_render_without_a_board_is_one_error(tmp_path, composed_once):
+def test_render_without_a_board_is_one_error(tmp_path, one_entry):
     with pytest.raises(ConfigError, match="--render re-tabulates an existing board"):
         leaderboard.build(mode="render", out=tmp_path)
