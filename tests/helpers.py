@@ -76,3 +76,13 @@ TINY_RUN = [
     "data.sequence_length=24",
     "data.delay=6",
 ]
+
+
+# a Verne language model that runs in a second: short windows, few streams, a 30-character sample
+TINY_VERNE = [
+    "data=verne",
+    "data.sequence_length=16",
+    "data.batch_size=4",
+    "data.eval_streams=2",
+    "data.sample_length=30",
+]

@@ -8,7 +8,7 @@ from omegaconf import open_dict
 from seqlab.cli.generate import generate
 from seqlab.cli.train import train
 from seqlab.errors import SeqlabError
-from tests.helpers import compose_train
+from tests.helpers import TINY_VERNE, compose_train
 
 TINY_LM = [
     "trainer=cpu",
@@ -35,14 +35,10 @@ def test_verne_charlm_trains_with_tbptt_and_generates_reproducibly(
 ):
     overrides = [
         *TINY_LM,
-        "data=verne",
+        *TINY_VERNE,
         "model=charlm",
         "model.embedding_dim=8",
         "model.hidden_size=16",
-        "data.sequence_length=16",
-        "data.batch_size=4",
-        "data.eval_streams=2",
-        "data.sample_length=30",
         f"paths.data_dir={verne_dir}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))

@@ -13,7 +13,7 @@ from seqlab.spec import TaskSpec
 from seqlab.tasks.classification import ClassificationTask
 from seqlab.tasks.language_model import LanguageModelTask
 from seqlab.tasks.network import build_network
-from tests.helpers import TINY_RUN, compose_train
+from tests.helpers import TINY_RUN, TINY_VERNE, compose_train
 from tests.tasks.test_language_model import TickData, fit
 
 FORECAST = TaskSpec("jena", "forecasting", "real", 5, 3, sequence_length=12)
@@ -189,14 +189,10 @@ def test_trains_on_imdb(imdb_dir, tmp_path):
 
 def test_trains_on_verne_and_writes_a_sample(verne_dir, tmp_path):
     overrides = [
-        "data=verne",
+        *TINY_VERNE,
         *TINY_RUN[:6],
         *TINY_TRANSFORMER,
         "model.max_length=16",
-        "data.sequence_length=16",
-        "data.batch_size=4",
-        "data.eval_streams=2",
-        "data.sample_length=30",
         f"paths.data_dir={verne_dir}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))
