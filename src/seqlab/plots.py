@@ -56,22 +56,33 @@ def plot_fan(
     title: str,
     unit: str,
     steps: int = 120,
+    times: np.ndarray | None = None,
 ) -> Path:
     """Multi-step forecasts as a fan: from every ``horizon``-th window, its whole forecast path.
 
     ``predictions`` / ``targets`` are ``(windows, horizon)`` over consecutive windows, so the
-    truth is each window's first target and window ``i``'s step ``k`` lands on day ``i + k``.
+    truth is each window's first target and window ``i``'s step ``k`` lands on day ``i + k``;
+    with ``times`` (each window's first target date, evenly spaced) the axis shows dates.
     """
     horizon = predictions.shape[1]
     truth = targets[:steps, 0].numpy()
+    if times is None:
+        when = np.arange(len(truth) + horizon)
+    else:
+        spacing = times[1] - times[0] if len(times) > 1 else np.timedelta64(1, "D")
+        when = times[0] + spacing * np.arange(len(truth) + horizon)
     fig, ax = plt.subplots(figsize=(11, 3.8), layout="constrained")
-    ax.plot(truth, label="truth", color="black", linewidth=1.2)
+    ax.plot(when[: len(truth)], truth, label="truth", color="black", linewidth=1.2)
     for origin in range(0, min(steps, len(predictions)), horizon):
-        span = range(origin, origin + horizon)
+        span = when[origin : origin + horizon]
         label = f"forecast t+1…t+{horizon}" if origin == 0 else None
         ax.plot(span, predictions[origin].numpy(), color="tab:orange", alpha=0.8, label=label)
-        ax.plot(origin, predictions[origin, 0].item(), "o", color="tab:orange", markersize=3)
-    return _save(fig, ax, path, title, unit)
+        ax.plot(when[origin], predictions[origin, 0].item(), "o", color="tab:orange", markersize=3)
+    if times is not None:
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    return _save(
+        fig, ax, path, title, unit, "date of the first target" if times is not None else None
+    )
 
 
 def _save(

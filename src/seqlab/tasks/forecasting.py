@@ -268,11 +268,12 @@ class ForecastingTask(SeqlabTask):
             width = len(self.spec.target_names)
             paths.append(
                 plot_fan(
-                    predictions[:, ::width],
-                    targets[:, ::width],
+                    predictions[stretch, ::width],
+                    targets[stretch, ::width],
                     output_dir / "horizons.png",
                     title=f"{title}: {name}, {self.spec.horizon}-step forecasts, test split",
                     unit=unit,
+                    times=None if times is None else times[stretch],
                 )
             )
         return paths + self.net_pictures(output_dir, title)
