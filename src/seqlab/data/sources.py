@@ -167,7 +167,7 @@ def _replace_fix(path: Path, source: Source) -> str:
         f"do not delete it: {source.filename} cannot be downloaded again (it is derived from "
         f"upstream data and only the offline data mirror holds it). Copy a good one over it from "
         f"the mirror's {source.name}/ folder (see the mirror's README.md and PROVENANCE.txt), or "
-        f"point SEQLAB_DATA_DIR at the mirror (../shared/data in this project's checkout and CI)"
+        "point SEQLAB_DATA_DIR at the mirror"
     )
 
 
