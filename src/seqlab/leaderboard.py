@@ -475,21 +475,43 @@ def render(board_csv: Path, everything: list[tuple[str, dict[str, Any]]], out: P
     numbers as they were measured, today's references, sources and notes."""
     if not board_csv.is_file():
         raise ConfigError(f"{board_csv} not found: --render re-tabulates an existing board")
-    frame = pd.read_csv(board_csv)
-    for column in COLUMNS:
-        if column not in frame:
-            frame[column] = None
-    frame = with_references(frame, everything)[COLUMNS]
-    write_text_atomic(board_csv, frame.to_csv(index=False))
+    frame = publish_csv(pd.read_csv(board_csv), everything, board_csv)
     note = (
         "This file was re-tabulated from leaderboard.csv (`scripts/leaderboard.py --render`): "
         "every number is the one its run measured when the board was last trained; references, "
         "their sources and the notes are today's. " + OLD_COMMANDS
     )
+    publish_board(frame, everything, out, note)
+    return {}
+
+
+def publish_csv(
+    frame: pd.DataFrame, everything: list[tuple[str, dict[str, Any]]], board_csv: Path
+) -> pd.DataFrame:
+    """leaderboard.csv with today's references and sources (columns an older board lacks
+    added empty); returns what it wrote."""
+    for column in COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    frame = with_references(frame, everything)[COLUMNS]
+    write_text_atomic(board_csv, frame.to_csv(index=False))
+    return frame
+
+
+def publish_board(
+    frame: pd.DataFrame,
+    everything: list[tuple[str, dict[str, Any]]],
+    out: Path,
+    note: str,
+    missing: dict[str, list[str]] | None = None,
+    long: dict[str, dict[str, str]] | None = None,
+) -> None:
+    """LEADERBOARD.md and its figures in ``out``, with each entry's ``leaderboard.notes``."""
     remarks = {name: board["notes"] for name, board in everything if board.get("notes")}
     figures = draw(frame, out)
-    write_text_atomic(out / "LEADERBOARD.md", markdown(frame, note, None, None, remarks, figures))
-    return {}
+    write_text_atomic(
+        out / "LEADERBOARD.md", markdown(frame, note, missing, long, remarks, figures)
+    )
 
 
 def draw(frame: pd.DataFrame, out: Path) -> dict[str, list[tuple[str, str]]]:
@@ -601,8 +623,7 @@ def build(
         old = pd.read_csv(board_csv)
         kept = old[~old["entry"].isin([name for name, _ in found])]
         frame = pd.concat([kept, frame], ignore_index=True)
-    frame = with_references(frame, everything)[COLUMNS]
-    write_text_atomic(board_csv, frame.to_csv(index=False))
+    frame = publish_csv(frame, everything, board_csv)
     per_run = frame.drop_duplicates(["entry", "seed"])["fit_s"].sum() / 60
     if mode == "fresh":
         note = (
@@ -629,10 +650,6 @@ def build(
         f" The runs' fit times (training with validation, from each metrics.json) add up to "
         f"{per_run:.0f} min."
     )
-    remarks = {name: board["notes"] for name, board in everything if board.get("notes")}
-    figures = draw(frame, out)
-    write_text_atomic(
-        out / "LEADERBOARD.md", markdown(frame, note, missing, long, remarks, figures)
-    )
+    publish_board(frame, everything, out, note, missing, long)
     print(f"[leaderboard] {len(frame)} rows → LEADERBOARD.md, leaderboard.csv ({minutes:.1f} min)")
     return missing
