@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 ARGS ?=
 ONLY ?=
 SEEDS ?= 3
-SINGLE_SEED_AFTER ?= 600
+SINGLE_SEED_AFTER ?= 400
 JOBS ?= 2
 
 .PHONY: train test lint leaderboard bench clean-venv
