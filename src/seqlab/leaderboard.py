@@ -58,8 +58,9 @@ COLUMNS = [
 ]
 # (entry, its leaderboard block, seed, run folder)
 Job = tuple[str, dict[str, Any], int, Path]
-# an entry whose single run took longer than this on the last board runs with one seed only
-SINGLE_SEED_AFTER = 400.0  # keeps a from-scratch board under 3 h on 2 cores (README, Results)
+# an entry whose single run took longer than this on the last board runs with one seed only:
+# 400 s keeps a from-scratch board under 3 h on 2 cores (600 s did not; README, Results)
+SINGLE_SEED_AFTER = 400.0
 # one sentence under a data set's heading: what its rows can be compared with
 INTRO = {
     "chicago": (
