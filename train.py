@@ -9,9 +9,7 @@ from seqlab.cli.train import train
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    metrics = run_cli(train, cfg)
-    split, _, name = str(cfg.optimized_metric).partition("/")
-    return metrics[split].get(name)
+    return run_cli(train, cfg).metric(str(cfg.optimized_metric))
 
 
 if __name__ == "__main__":

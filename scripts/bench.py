@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 
 from seqlab.bench.suite import SECTIONS, measure, write
-from seqlab.cli.common import ROOT
+from seqlab.run.compose import ROOT
 
 
 def main() -> None:

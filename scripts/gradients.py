@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from seqlab.bench.gradients import measure
-from seqlab.cli.common import ROOT
+from seqlab.run.compose import ROOT
 
 
 def main() -> None:

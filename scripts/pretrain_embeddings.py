@@ -4,8 +4,9 @@
 
 The vocabulary and files are those of ``data=imdb`` (``conf/data/imdb.yaml``, ``conf/paths``;
 Hydra-style ``data.*`` overrides change them, e.g. ``data.max_tokens=30000``), so every vector
-has a word the classifier knows (`seqlab.word2vec`). The output ``{"words", "vectors"}`` goes to
-``<cache_dir>/imdb/word2vec-<dim>.pt`` and feeds ``task.pretrained_embeddings=PATH``.
+has a word the classifier knows (`seqlab.tasks.word2vec`). The output
+``{"words", "vectors"}`` goes to ``<cache_dir>/imdb/word2vec-<dim>.pt`` and feeds
+``task.pretrained_embeddings=PATH``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from seqlab.cli.common import configured_datamodule
-from seqlab.outputs import write_torch_atomic
-from seqlab.word2vec import skipgram
+from seqlab.files import write_torch_atomic
+from seqlab.run.compose import configured_datamodule
+from seqlab.tasks.word2vec import skipgram
 
 LOG_EVERY = 500
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.cli.common import compose_run
+from seqlab.run.compose import compose_run
 
 ROOT = Path(__file__).resolve().parents[1]
 JENA_COLUMNS = [

@@ -60,4 +60,4 @@ def test_every_pair_trains_or_is_refused_in_one_line(model, data, cache_dir, tmp
             assert fix in message, message
     else:
         assert EXPECTED.get((model, data)) is None, f"model={model} data={data} should be refused"
-        assert metrics["model"] == model and metrics["data"] == data, metrics
+        assert metrics.model == model and metrics.data == data, metrics

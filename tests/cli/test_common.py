@@ -6,9 +6,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from seqlab.cli.common import compose_run, set_threads, unwritable
+from seqlab.cli.common import unwritable
 from seqlab.errors import ConfigError
-from seqlab.options import check_options
+from seqlab.run.compose import compose_run, set_threads
+from seqlab.run.options import check_options
 from tests.cli.test_train import run_cli
 from tests.helpers import mirror_dir
 

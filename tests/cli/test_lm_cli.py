@@ -42,11 +42,11 @@ def test_verne_charlm_trains_with_tbptt_and_generates_reproducibly(
         f"paths.data_dir={verne_dir}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    assert metrics["unit"] == "bits/char" and set(metrics["test"]) == {"loss", "bpc", "ppl", "acc"}
-    assert 0 < metrics["test"]["bpc"] < 8
+    assert metrics.unit == "bits/char" and set(metrics.test) == {"loss", "bpc", "ppl", "acc"}
+    assert 0 < metrics.test["bpc"] < 8
     sample = (tmp_path / "run" / "sample.txt").read_text(encoding="utf-8")
     assert sample.startswith("The island") and len(sample) == len("The island") + 30 + 1
-    ckpt = metrics["checkpoint"]
+    ckpt = metrics.checkpoint
     texts = []
     loads = []
     real = torch.load
@@ -82,13 +82,13 @@ def test_chorales_train_and_write_midi_wav_and_piano_roll(chorales_dir, tmp_path
         f"paths.cache_dir={tmp_path / 'cache'}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    assert metrics["data_source"]["chorales"] == {"train": 3, "val": 2, "test": 2}
-    assert 0 <= metrics["test"]["acc"] <= 1
+    assert metrics.data_source["chorales"] == {"train": 3, "val": 2, "test": 2}
+    assert 0 <= metrics.test["acc"] <= 1
     run = tmp_path / "run"
     notes = [m for m in mido.MidiFile(run / "sample.mid") if m.type == "note_on"]
     assert notes and all(36 <= m.note <= 81 for m in notes)
     assert (run / "sample.wav").stat().st_size > 44 and (run / "sample.png").stat().st_size > 0
-    cfg = generate_cfg(chorales_dir, tmp_path / "gen", metrics["checkpoint"], "prompt=1")
+    cfg = generate_cfg(chorales_dir, tmp_path / "gen", metrics.checkpoint, "prompt=1")
     info = generate(cfg)
     assert info["generated"] == 6 * 4 and info["unit"] == "notes"
     assert json.loads((tmp_path / "gen" / "generate.json").read_text())["prompt_tokens"] == 32

@@ -24,7 +24,7 @@ def checkpoint(imdb_dir, tmp_path):
         f"paths.cache_dir={tmp_path / 'cache'}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    return metrics["checkpoint"]
+    return metrics.checkpoint
 
 
 @pytest.mark.slow

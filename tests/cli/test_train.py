@@ -30,7 +30,7 @@ def test_every_model_trains_and_tests_on_jena(model, jena_hourly_dir, tmp_path):
     metrics = train(cfg)
     run = tmp_path / "run"
     saved = json.loads((run / "metrics.json").read_text())
-    assert saved["test"]["mae"] == pytest.approx(metrics["test"]["mae"])
+    assert saved["test"]["mae"] == pytest.approx(metrics.test["mae"])
     assert saved["unit"] == "°C" and saved["data"] == "jena" and saved["model"] == model
     assert 0 < saved["val"]["mae"] < 20 and 0 < saved["test"]["mae"] < 20
     assert saved["data_source"]["form"] == "hourly extract"
@@ -169,7 +169,7 @@ def test_cli_naive_run_on_the_mirror_prints_the_reference_numbers(tmp_path):
     assert f"run folder: {run_dir}\n" in result.stdout  # one line, to be copied whole
     assert (run_dir / ".hydra" / "config.yaml").exists()
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert round(metrics["test"]["mae"], 2) == 2.62
+    assert round(metrics.test["mae"], 2) == 2.62
 
 
 @pytest.mark.integration

@@ -179,4 +179,4 @@ def test_every_recurrent_model_trains_on_the_scratch_cells(model, request, tmp_p
     )
     metrics = train(cfg)
     assert steps  # the scratch cells ran
-    assert all(math.isfinite(v) for v in metrics["test"].values())
+    assert all(math.isfinite(v) for v in metrics.test.values())

@@ -52,6 +52,6 @@ def test_chicago_encdec_with_attention_draws_its_weights(chicago_dir, tmp_path, 
         f"paths.cache_dir={tmp_path / 'cache'}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    assert "mae_t+14" in metrics["test"]
+    assert "mae_t+14" in metrics.test
     assert (tmp_path / "run" / "attention.png").stat().st_size > 1000
     assert (tmp_path / "run" / "horizons.png").is_file()

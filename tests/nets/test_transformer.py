@@ -160,7 +160,7 @@ def test_trains_on_jena_with_patches(jena_hourly_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(jena_hourly_dir))
     overrides = [*TINY_RUN, *TINY_TRANSFORMER, "model.patch=4", "model.pool=mean"]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    assert metrics["model"] == "transformer" and metrics["test"]["mae"] > 0
+    assert metrics.model == "transformer" and metrics.test["mae"] > 0
     assert (tmp_path / "run" / "forecast.png").is_file()
 
 
@@ -168,7 +168,7 @@ def test_trains_per_step_on_multistep_jena(jena_hourly_dir, tmp_path, monkeypatc
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(jena_hourly_dir))
     overrides = [*TINY_RUN, *TINY_TRANSFORMER, "model.per_step=true", "data.horizon=6"]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    assert "mae_t+6" in metrics["test"]
+    assert "mae_t+6" in metrics.test
 
 
 def test_trains_on_imdb(imdb_dir, tmp_path):
@@ -183,7 +183,7 @@ def test_trains_on_imdb(imdb_dir, tmp_path):
         f"paths.cache_dir={tmp_path / 'cache'}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    assert metrics["task"] == "classification" and 0 <= metrics["test"]["acc"] <= 1
+    assert metrics.task == "classification" and 0 <= metrics.test["acc"] <= 1
     assert (tmp_path / "run" / "confusion_matrix.png").is_file()
 
 
@@ -196,7 +196,7 @@ def test_trains_on_verne_and_writes_a_sample(verne_dir, tmp_path):
         f"paths.data_dir={verne_dir}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    assert 0 < metrics["test"]["bpc"] < 8
+    assert 0 < metrics.test["bpc"] < 8
     sample = (tmp_path / "run" / "sample.txt").read_text(encoding="utf-8")
     assert sample.startswith("The island") and len(sample) == len("The island") + 30 + 1
     with pytest.raises(SeqlabError, match="task.tbptt=false"):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from seqlab.bench import gradients, imdb, memory, scratch, suite, training
-from seqlab.cli.common import build_run
+from seqlab.run.compose import build_run
 from tests.helpers import compose_train
 
 

@@ -10,9 +10,10 @@ import matplotlib.image
 import pandas as pd
 import pytest
 
-from seqlab import leaderboard
 from seqlab.cli.leaderboard import main
+from seqlab.compare import leaderboard
 from seqlab.errors import ConfigError
+from seqlab.run.record import RunRecord
 from tests.helpers import ROOT, mirror_dir
 
 DECKS = Path(os.environ.get("SEQLAB_REFERENCES", ROOT.parent / "shared" / "references"))
@@ -77,6 +78,7 @@ def test_long_rows_and_tables_come_from_metrics():
     runs = []
     for seed, mae in [(42, 2.6), (43, 2.7)]:
         metrics = {
+            "data": "jena",
             "model": "naive",
             "seed": seed,
             "val": {"mae": 2.4, "loss": 0.1},
@@ -87,7 +89,9 @@ def test_long_rows_and_tables_come_from_metrics():
             "samples_per_s": None,
             "device": "cpu (2 cores)",
         }
-        runs += leaderboard.rows("jena_naive", board, metrics, "python train.py experiment=x")
+        runs += leaderboard.rows(
+            "jena_naive", board, RunRecord.from_json(metrics), "python train.py experiment=x"
+        )
     assert {r["metric"] for r in runs} == {"mae"} and len(runs) == 4
     test_rows = [r for r in runs if r["split"] == "test"]
     assert [r["reference"] for r in test_rows] == [2.62, 2.62]
@@ -186,6 +190,7 @@ def seed_rows(name: str, maes: list[float], board: dict) -> list[dict]:
     out = []
     for seed, mae in enumerate(maes, 42):
         metrics = {
+            "data": "jena",
             "model": "lstm",
             "seed": seed,
             "threads": 1,
@@ -202,7 +207,7 @@ def seed_rows(name: str, maes: list[float], board: dict) -> list[dict]:
             },
         }
         line = leaderboard.command(name, [seed], 1)
-        out += leaderboard.rows(name, board, metrics, line)
+        out += leaderboard.rows(name, board, RunRecord.from_json(metrics), line)
     return out
 
 

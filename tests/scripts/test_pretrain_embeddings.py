@@ -1,12 +1,12 @@
-"""seqlab.word2vec, behind scripts/pretrain_embeddings.py: seeded vectors and a progress total."""
+"""seqlab.tasks.word2vec (scripts/pretrain_embeddings.py): seeded vectors, a progress total."""
 
 import torch
 
-from seqlab.cli.common import configured_datamodule
+from seqlab.files import write_torch_atomic
 from seqlab.nets.recurrent import Recurrent
-from seqlab.outputs import write_torch_atomic
+from seqlab.run.compose import configured_datamodule
 from seqlab.tasks.classification import ClassificationTask
-from seqlab.word2vec import skipgram
+from seqlab.tasks.word2vec import skipgram
 
 
 def test_skipgram_is_seeded_and_reports_each_epochs_total(imdb_dir, tmp_path, monkeypatch):

@@ -52,10 +52,10 @@ def tiny_run(imdb_dir, tmp_path, overrides):
 )
 def test_models_train_on_imdb_and_draw_a_confusion_matrix(imdb_dir, tmp_path, overrides):
     metrics, run = tiny_run(imdb_dir, tmp_path, overrides)
-    assert metrics["task"] == "classification"
-    assert set(metrics["test"]) >= {"acc", "f1", "auroc", "loss"}
-    assert 0.0 <= metrics["test"]["acc"] <= 1.0
-    assert json.loads((run / "metrics.json").read_text())["val"]["acc"] == metrics["val"]["acc"]
+    assert metrics.task == "classification"
+    assert set(metrics.test) >= {"acc", "f1", "auroc", "loss"}
+    assert 0.0 <= metrics.test["acc"] <= 1.0
+    assert json.loads((run / "metrics.json").read_text())["val"]["acc"] == metrics.val["acc"]
     assert (run / "confusion_matrix.png").stat().st_size > 1000
     assert (run / "curves.png").stat().st_size > 1000
 
@@ -78,7 +78,7 @@ def test_flattening_models_refuse_reviews_of_any_length_or_train_on_padded_ones(
     with pytest.raises(ConfigError, match="it flattens a fixed-length window.*data.pad_to=600"):
         tiny_run(imdb_dir, tmp_path, [f"model={model}"])
     metrics, _ = tiny_run(imdb_dir, tmp_path, [f"model={model}", "data.pad_to=50"])
-    assert 0.0 <= metrics["test"]["acc"] <= 1.0
+    assert 0.0 <= metrics.test["acc"] <= 1.0
 
 
 @pytest.mark.parametrize(

@@ -48,8 +48,8 @@ def test_chicago_seq2seq_reports_every_horizon(chicago_dir, tmp_path, monkeypatc
         f"paths.cache_dir={tmp_path / 'cache'}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    assert set(metrics["val"]) >= {"mae", "mae_t+1", "mae_t+14"}
-    assert metrics["unit"] == "riders"
+    assert set(metrics.val) >= {"mae", "mae_t+1", "mae_t+14"}
+    assert metrics.unit == "riders"
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert "mae_t+7" in saved["test"]
     assert (tmp_path / "run" / "horizons.png").is_file()
@@ -66,7 +66,7 @@ def test_chicago_encdec_multitask_reports_each_target(chicago_dir, tmp_path, mon
         f"paths.cache_dir={tmp_path / 'cache'}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    assert {"mae_bus", "mae_rail", "mae_t+3"} <= set(metrics["test"])
+    assert {"mae_bus", "mae_rail", "mae_t+3"} <= set(metrics.test)
 
 
 def test_jena_multistep_runs_seq2seq_and_encdec(jena_hourly_dir, tmp_path, monkeypatch):
@@ -74,7 +74,7 @@ def test_jena_multistep_runs_seq2seq_and_encdec(jena_hourly_dir, tmp_path, monke
     for model in ("seq2seq", "encdec"):
         overrides = [*TINY_RUN, f"model={model}", "data.horizon=6", "trainer.max_epochs=1"]
         metrics = train(compose_train(overrides, tmp_path / model))
-        assert metrics["unit"] == "°C" and "mae_t+6" in metrics["val"]
+        assert metrics.unit == "°C" and "mae_t+6" in metrics.val
 
 
 def make_task(**kwargs) -> ForecastingTask:
@@ -239,7 +239,7 @@ def test_chicago_trains_with_window_levels_and_dates_its_forecast(
         f"paths.cache_dir={tmp_path / 'cache'}",
     ]
     metrics = train(compose_train(overrides, tmp_path / "run"))
-    assert 0 < metrics["test"]["mae"] < 1e6  # riders, finite
+    assert 0 < metrics.test["mae"] < 1e6  # riders, finite
     assert (tmp_path / "run" / "forecast.png").is_file()
 
 

@@ -9,10 +9,10 @@ search resumes where it stopped.
 
 A search launches ``n_trials`` less the trials the study already completed. A failed trial is
 not replaced in the same search (a broken setting would otherwise fail trials for ever): it is
-marked FAIL with its error line, the search ends non-zero listing it (``seqlab.sweeps``), and
-running the command again runs the missing trials. The sampler is seeded from ``seed`` and the
-number of trials already in the study, so a resumed search proposes new points instead of
-replaying the first search's.
+marked FAIL with its error line, the search ends non-zero listing it
+(``seqlab.compare.sweeps``), and running the command again runs the missing trials. The
+sampler is seeded from ``seed`` and the number of trials already in the study, so a resumed
+search proposes new points instead of replaying the first search's.
 """
 
 import logging
@@ -32,8 +32,8 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.outputs import atomic_path
-from seqlab.runs import error_line, write_status
+from seqlab.files import atomic_path
+from seqlab.run.folder import error_line, write_status
 
 log = logging.getLogger(__name__)
 

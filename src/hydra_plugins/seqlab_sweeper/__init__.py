@@ -3,8 +3,8 @@
 
 Hydra's own ``BasicSweeper`` re-raises the first failed job's exception once its batch is done:
 the sweep stops with that one traceback, later batches never run and the multirun's end (where
-``seqlab.sweeps.SweepSummary`` prints its table) is never reached. Here a failed job is left as
-it is (``SweepSummary.on_job_end`` records it in the job's ``status.json``); at the end the
+``seqlab.compare.sweeps.SweepSummary`` prints its table) is never reached. Here a failed job is
+left as it is (``SweepSummary.on_job_end`` records it in the job's ``status.json``); at the end the
 summary lists every failed job in one line each and exits non-zero.
 """
 

@@ -23,15 +23,11 @@ import matplotlib
 from omegaconf import open_dict
 
 from seqlab.bench.training import bench_config
-from seqlab.cli.common import build_run, build_trainer
-from seqlab.gradflow import HIDDEN, GradFlow, draw_curves
-from seqlab.outputs import (
-    atomic_path,
-    device_name,
-    git_commit,
-    write_json_atomic,
-    write_text_atomic,
-)
+from seqlab.files import atomic_path, write_json_atomic, write_text_atomic
+from seqlab.run.compose import build_run
+from seqlab.run.gradflow import HIDDEN, GradFlow, draw_curves
+from seqlab.run.record import device_name, git_commit
+from seqlab.run.trainer import build_trainer
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from seqlab.cli.common import configured_datamodule
 from seqlab.data.imdb import ImdbDataModule
 from seqlab.nets.recurrent import Recurrent
+from seqlab.run.compose import configured_datamodule
 from seqlab.spec import TaskSpec
 
 

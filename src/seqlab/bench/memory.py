@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.cli.common import configured_datamodule
+from seqlab.run.compose import configured_datamodule
 
 MEMORY_KEYS = ("retained", "setup_peak", "reading_peak")
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from seqlab.bench import training
-from seqlab.cli.common import build_run
+from seqlab.run.compose import build_run
 
 ENTRY = "jena_lstm16"
 

@@ -19,13 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from seqlab.bench import imdb, memory, scratch, training  # noqa: E402
 from seqlab.bench.imdb import markdown as imdb_markdown  # noqa: E402
-from seqlab.outputs import (  # noqa: E402
-    atomic_path,
-    device_name,
-    git_commit,
-    write_json_atomic,
-    write_text_atomic,
-)
+from seqlab.files import atomic_path, write_json_atomic, write_text_atomic  # noqa: E402
+from seqlab.run.record import device_name, git_commit  # noqa: E402
 
 SECTIONS = ("families", "memory", "scaling", "imdb", "cells")
 

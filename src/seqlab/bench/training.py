@@ -17,8 +17,9 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, open_dict
 
-from seqlab.callbacks import TrainingClock
-from seqlab.cli.common import build_run, build_trainer, compose_run
+from seqlab.run.callbacks import TrainingClock
+from seqlab.run.compose import build_run, compose_run
+from seqlab.run.trainer import build_trainer
 
 # task family -> the run configuration of its main model (a leaderboard entry)
 FAMILIES = {

@@ -7,9 +7,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from seqlab.cli.common import build_trainer
-from seqlab.cli.restore import checkpoint_argument, restore_run
-from seqlab.outputs import split_metrics, write_json_atomic
+from seqlab.cli.common import checkpoint_argument
+from seqlab.files import write_json_atomic
+from seqlab.run.checkpoint import restore_run
+from seqlab.run.record import split_metrics
+from seqlab.run.trainer import build_trainer
 
 USAGE = "usage: python evaluate.py ckpt_path=<run>/checkpoints/best.ckpt (other overrides optional)"
 

@@ -11,9 +11,10 @@ from hydra.utils import get_class
 from omegaconf import DictConfig
 from rich.console import Console
 
-from seqlab.cli.restore import Checkpoint, checkpoint_argument, restore_run
+from seqlab.cli.common import checkpoint_argument
 from seqlab.errors import SeqlabError
-from seqlab.outputs import write_json_atomic
+from seqlab.files import write_json_atomic
+from seqlab.run.checkpoint import Checkpoint, restore_run
 
 USAGE = (
     'usage: python generate.py ckpt_path=<run>/checkpoints/best.ckpt (optional: prompt="..." '

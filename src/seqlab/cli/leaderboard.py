@@ -6,8 +6,8 @@
 Each entry is trained from scratch (``--reuse`` keeps runs that already finished; ``--collect``
 trains nothing and lists entries without a finished run as not measured; ``--render`` only
 writes LEADERBOARD.md and its figures again from leaderboard.csv), its ``metrics.json``
-read back, and both files written atomically (`seqlab.leaderboard`). ``--only`` and ``--entry``
-run part of the board and keep the other entries' rows of the csv in ``--out``.
+read back, and both files written atomically (`seqlab.compare.leaderboard`). ``--only`` and
+``--entry`` run part of the board and keep the other entries' rows of the csv in ``--out``.
 
 Every entry runs with ``--seeds`` seeds (42, 43, …; the table shows mean ± std) unless its run on
 the last board took ``--single-seed-after`` seconds or more: that one runs once, marked
@@ -24,9 +24,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from seqlab.cli.common import ROOT
+from seqlab.compare.leaderboard import SINGLE_SEED_AFTER, build
 from seqlab.errors import SeqlabError, print_error
-from seqlab.leaderboard import SINGLE_SEED_AFTER, build
+from seqlab.run.compose import ROOT
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 import lightning as L
 from omegaconf import OmegaConf
 
-from seqlab.cli.common import configured_paths
-from seqlab.cli.restore import Checkpoint, restore_run
 from seqlab.errors import SeqlabError
+from seqlab.run.checkpoint import Checkpoint, restore_run
+from seqlab.run.compose import configured_paths
 
 USAGE = 'usage: python predict.py ckpt_path=<run>/checkpoints/best.ckpt text="..." | file=<path>'
 

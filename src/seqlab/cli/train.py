@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 from hydra.core.hydra_config import HydraConfig
@@ -12,20 +11,14 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.markup import escape
 
-from seqlab.callbacks import TrainingClock
-from seqlab.cli.common import build, build_run, build_trainer, close_loggers
-from seqlab.cli.restore import load_checkpoint
-from seqlab.loggers import log_outcome
-from seqlab.options import check_options
-from seqlab.outputs import (
-    device_name,
-    flat_metrics,
-    git_commit,
-    override_pairs,
-    split_metrics,
-    write_json_atomic,
-)
-from seqlab.runs import RunFolder, resume_checkpoint
+from seqlab.run.callbacks import TrainingClock
+from seqlab.run.checkpoint import load_checkpoint
+from seqlab.run.compose import build, build_run
+from seqlab.run.folder import RunFolder, resume_checkpoint
+from seqlab.run.loggers import log_outcome
+from seqlab.run.options import check_options
+from seqlab.run.record import RunRecord, device_name, git_commit, override_pairs, split_metrics
+from seqlab.run.trainer import build_trainer, close_loggers
 from seqlab.tasks.network import check_net_options
 
 
@@ -41,11 +34,11 @@ def given(cfg: DictConfig) -> dict[str, str]:
     return override_pairs(HydraConfig.get().overrides.task) if HydraConfig.initialized() else {}
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit, then validate and test the best checkpoint; returns what metrics.json holds.
+def train(cfg: DictConfig) -> RunRecord:
+    """Fit, then validate and test the best checkpoint; returns the run's record (metrics.json).
 
     Option values and the model are checked before any data are read; the run folder is
-    claimed for this process (``seqlab.runs``) and its ``status.json`` says how the run ended.
+    claimed for this process (``seqlab.run.folder``) and its ``status.json`` says how the run ended.
     """
     check_options(cfg)
     output_dir = Path(cfg.paths.output_dir)
@@ -59,7 +52,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 def _train(
     cfg: DictConfig, net: torch.nn.Module, output_dir: Path, resume: str | None
-) -> dict[str, Any]:
+) -> RunRecord:
     datamodule, task = build_run(cfg, net)
     task.run_config = OmegaConf.to_container(cfg, resolve=True)
     step = int(load_checkpoint(resume).contents["global_step"]) if resume else None
@@ -88,43 +81,43 @@ def _train(
             torch.distributed.destroy_process_group()
     clock = next((c for c in callbacks if isinstance(c, TrainingClock)), None)
     spec = datamodule.spec
-    metrics = {
-        "data": choice("data", cfg),
-        "model": choice("model", cfg),
-        "task": spec.kind,
-        "unit": spec.unit,
-        "val": split_metrics(val, "val"),
-        "test": split_metrics(test, "test"),
-        "params": sum(p.numel() for p in task.parameters() if p.requires_grad),
-        "epochs": trainer.current_epoch if task.trainable() else 0,
-        "fit_seconds": round(fit_seconds, 3),
-        "train_seconds": round(clock.seconds, 3) if clock else None,
-        "samples_per_s": round(clock.samples_per_second, 1) if clock and clock.seconds else None,
-        "seed": cfg.seed,
-        "threads": torch.get_num_threads(),
-        "device": device_name(str(cfg.trainer.get("accelerator", "auto"))),
-        "git_commit": git_commit(),
-        "checkpoint": checkpoint,
-        "data_source": datamodule.provenance,
-        "run_dir": str(output_dir),
-    }
+    record = RunRecord(
+        data=choice("data", cfg),
+        model=choice("model", cfg),
+        task=spec.kind,
+        unit=spec.unit,
+        val=split_metrics(val, "val"),
+        test=split_metrics(test, "test"),
+        params=sum(p.numel() for p in task.parameters() if p.requires_grad),
+        epochs=trainer.current_epoch if task.trainable() else 0,
+        fit_seconds=round(fit_seconds, 3),
+        train_seconds=round(clock.seconds, 3) if clock else None,
+        samples_per_s=round(clock.samples_per_second, 1) if clock and clock.seconds else None,
+        seed=cfg.seed,
+        threads=torch.get_num_threads(),
+        device=device_name(str(cfg.trainer.get("accelerator", "auto"))),
+        git_commit=git_commit(),
+        checkpoint=checkpoint,
+        data_source=datamodule.provenance,
+        run_dir=str(output_dir),
+    )
     if trainer.is_global_zero:
-        write_json_atomic(output_dir / "metrics.json", metrics)
-        chosen = {"model": metrics["model"], "data": metrics["data"], **given(cfg)}
-        log_outcome(loggers, chosen, flat_metrics(metrics))
-        report(metrics)
-    return metrics
+        record.write(output_dir)
+        chosen = {"model": record.model, "data": record.data, **given(cfg)}
+        log_outcome(loggers, chosen, record.metrics())
+        report(record)
+    return record
 
 
-def report(metrics: dict[str, Any]) -> None:
+def report(record: RunRecord) -> None:
     """The two lines a person looks for at the end of a run."""
     parts = []
-    for key, value in flat_metrics(metrics).items():
+    for key, value in record.metrics().items():
         split, _, name = key.partition("/")
-        unit = f" {metrics['unit']}" if name == "mae" else ""
+        unit = f" {record.unit}" if name == "mae" else ""
         parts.append(f"{split} {name} {value:.4g}{unit}")
     # soft_wrap: a long path stays on one line, to be copied, also in a log file or CI
     console = Console(soft_wrap=True)
-    console.print(f"[bold]run folder:[/] {escape(metrics['run_dir'])}", highlight=False)
-    summary = f"[bold]{metrics['model']} on {metrics['data']}:[/] " + ", ".join(parts)
+    console.print(f"[bold]run folder:[/] {escape(record.run_dir)}", highlight=False)
+    summary = f"[bold]{record.model} on {record.data}:[/] " + ", ".join(parts)
     console.print(summary, highlight=False)

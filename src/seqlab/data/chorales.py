@@ -10,7 +10,7 @@ import torch
 
 from seqlab.data.streams import TokenDataModule, next_token_windows, range_starts
 from seqlab.errors import DataError
-from seqlab.music import plot_piano_roll, write_midi, write_wav
+from seqlab.media.music import plot_piano_roll, write_midi, write_wav
 from seqlab.spec import TaskSpec
 
 ROOT = "jsb_chorales"

@@ -33,7 +33,7 @@ from seqlab.data.text import (
     segment_ids,
 )
 from seqlab.errors import DataError, SeqlabError
-from seqlab.outputs import write_torch_atomic
+from seqlab.files import write_torch_atomic
 from seqlab.spec import TaskSpec
 
 SPLITS = ("train", "test", "unsup")

@@ -32,7 +32,7 @@ from rich.progress import (
 )
 
 from seqlab.errors import DataError
-from seqlab.outputs import atomic_path, new_temp_beside
+from seqlab.files import atomic_path, new_temp_beside
 
 _ARCHIVES = {".tar.gz": "tar", ".tgz": "tar", ".tar": "tar", ".zip": "zip"}
 _MARKER = ".seqlab-extracted"  # written last in an extraction; its presence means "complete"

@@ -2,7 +2,7 @@
 
 ``model.impl=scratch`` builds every recurrent layer from these instead of PyTorch's fused kernels
 (nn.RNN / nn.LSTM / nn.GRU), so the theory can be read, changed and watched in the code: every
-hidden state ``h_t`` is a tensor of its own (`seqlab.gradflow` reads their gradients). A
+hidden state ``h_t`` is a tensor of its own (`seqlab.run.gradflow` reads their gradients). A
 `ScratchStack` has the fused layers' parameter names, shapes, initialisation and ``forward``
 signature, so a checkpoint of one loads into the other and the nets that hold a stack do not know
 which they got. The fused kernels are much faster (``benchmarks/README.md``); these are for
@@ -158,7 +158,7 @@ class ScratchStack(nn.Module):
     layers, DropConnect through `flat_weights`. ``forward`` also takes ``lengths``.
 
     Setting ``record`` to a list makes the next forward pass append, per layer and direction,
-    its name, every step's ``h_t`` in reading order and the lengths (`seqlab.gradflow`).
+    its name, every step's ``h_t`` in reading order and the lengths (`seqlab.run.gradflow`).
     """
 
     def __init__(

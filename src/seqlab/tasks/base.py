@@ -68,7 +68,7 @@ class SeqlabTask(L.LightningModule):
         weights = None if net is None else net.attention_map()
         if weights is None:
             return []
-        from seqlab.plots import plot_attention  # matplotlib only for runs that draw
+        from seqlab.media.plots import plot_attention  # matplotlib only for runs that draw
 
         name = f"{title}: attention, a test window"
         return [plot_attention(weights[0].cpu(), output_dir / "attention.png", name)]

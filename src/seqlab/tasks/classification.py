@@ -16,7 +16,7 @@ from torchmetrics.classification import (
 )
 
 from seqlab.errors import SeqlabError
-from seqlab.plots import plot_confusion
+from seqlab.media.plots import plot_confusion
 from seqlab.spec import TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network, check_compatible, net_class

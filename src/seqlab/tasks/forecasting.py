@@ -11,8 +11,8 @@ from torchmetrics import MeanAbsoluteError, MinMetric
 
 from seqlab.data.windows import DatedWindows
 from seqlab.errors import ConfigError
+from seqlab.media.plots import plot_fan, plot_forecast
 from seqlab.nets.baselines import Naive
-from seqlab.plots import plot_fan, plot_forecast
 from seqlab.spec import TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network

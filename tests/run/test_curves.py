@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqlab.curves import best_validation, plot_curves, series
+from seqlab.run.curves import best_validation, plot_curves, series
 
 
 def csv_log(epochs: int, steps: int, val_every: int | None = None) -> pd.DataFrame:

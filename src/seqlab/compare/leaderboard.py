@@ -12,7 +12,6 @@ before it. Every entry runs with several seeds unless its single run took longer
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -28,10 +27,11 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from seqlab.board_figure import plot_board, summary
-from seqlab.cli.common import CONFIG_DIR, ROOT
+from seqlab.compare.figure import plot_board, summary
 from seqlab.errors import ConfigError
-from seqlab.outputs import atomic_path, flat_metrics, write_text_atomic
+from seqlab.files import atomic_path, write_text_atomic
+from seqlab.run.compose import CONFIG_DIR, ROOT
+from seqlab.run.record import RunRecord
 
 EXPERIMENTS = CONFIG_DIR / "experiment"
 RUNS = ROOT / "logs" / "leaderboard"  # one folder per entry and seed
@@ -234,49 +234,45 @@ def run(
             print(f"[leaderboard] FAILED {line} (see {run_dir / 'train.log'})", flush=True)
             return None, line
         print(f"[leaderboard] done {line} in {took / 60:.1f} min", flush=True)
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    ran_with = metrics.get("threads") or threads  # runs made before threads= omit it
-    return metrics, command(name, [seed], ran_with, prepare)
+    record = RunRecord.read(run_dir)
+    ran_with = record.threads or threads  # runs made before threads= omit it
+    return record, command(name, [seed], ran_with, prepare)
 
 
-def data_file(metrics: dict[str, Any]) -> str | None:
+def data_file(record: RunRecord) -> str | None:
     """Which file and features a run read, where its data set has several forms (Jena: the
     canonical file or the mirror's hourly extract), from its metrics.json."""
-    source = metrics.get("data_source") or {}
+    source = record.data_source or {}
     if "form" not in source:
         return None
     features = source.get("features") or []
     return f"{Path(str(source.get('file', ''))).name}: {source['form']}, {len(features)} features"
 
 
-def rows(name: str, board: dict[str, Any], metrics: dict[str, Any], command: str) -> list[dict]:
+def rows(name: str, board: dict[str, Any], record: RunRecord, command: str) -> list[dict]:
     """leaderboard.csv's rows of one run: one per split and metric, with the entry's reference
     and its source."""
     reference = references(name, board.get("reference"))
     out = []
-    for key, value in flat_metrics(metrics).items():
+    for key, value in record.metrics().items():
         split, _, metric = key.partition("/")
         ref = reference.get(key, {})
         out.append(
             {
                 "data": board["data"],
                 "entry": name,
-                "model": metrics.get("model"),
+                "model": record.model,
                 "split": split,
                 "metric": metric,
                 "value": value,
-                "unit": metrics.get("unit"),
+                "unit": record.unit,
                 "reference": ref.get("value"),
                 "reference_source": ref.get("source"),
-                "params": metrics.get("params"),
-                "epochs": metrics.get("epochs"),
-                "train_s": metrics.get("train_seconds"),
-                "fit_s": metrics.get("fit_seconds"),
-                "samples_per_s": metrics.get("samples_per_s"),
-                "device": metrics.get("device"),
-                "seed": metrics.get("seed"),
-                "threads": metrics.get("threads"),
-                "data_file": data_file(metrics),
+                **record.costs(),
+                "device": record.device,
+                "seed": record.seed,
+                "threads": record.threads,
+                "data_file": data_file(record),
                 "command": command,
             }
         )
@@ -516,7 +512,7 @@ def publish_board(
 
 
 def draw(frame: pd.DataFrame, out: Path) -> dict[str, list[tuple[str, str]]]:
-    """``leaderboard/<data>.png`` for each data set (`seqlab.board_figure`) and, where its run
+    """``leaderboard/<data>.png`` for each data set (`seqlab.compare.figure`) and, where its run
     folder is here, the learning curves of its best entry (first seed) as
     ``leaderboard/<data>-curves.png``; returns each data set's (caption, path relative to
     ``out``, where LEADERBOARD.md is)."""
@@ -611,13 +607,13 @@ def build(
     minutes = (time.perf_counter() - started) / 60
     table: list[dict] = []
     missing: dict[str, list[str]] = {}
-    for (name, board, _, _), (metrics, line) in zip(planned, results, strict=True):
-        if metrics is None:
+    for (name, board, _, _), (record, line) in zip(planned, results, strict=True):
+        if record is None:
             missing.setdefault(board["data"], [])
             if name not in missing[board["data"]]:
                 missing[board["data"]].append(name)
         else:
-            table += rows(name, board, metrics, line)
+            table += rows(name, board, record, line)
     frame = pd.DataFrame(table, columns=COLUMNS)
     kept = pd.DataFrame(columns=COLUMNS)
     if (only or names) and board_csv.exists():  # keep the rows of entries not run this time

@@ -6,8 +6,8 @@ import torch
 
 from seqlab.cli.train import train
 from seqlab.errors import ConfigError
-from seqlab.gradflow import HIDDEN, INPUT, GradFlow, norms_by_distance
 from seqlab.nets.recurrent import Recurrent
+from seqlab.run.gradflow import HIDDEN, INPUT, GradFlow, norms_by_distance
 from seqlab.spec import TaskSpec
 from tests.helpers import TINY_RUN, compose_train
 

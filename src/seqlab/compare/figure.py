@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import StrMethodFormatter
 
-from seqlab.outputs import atomic_path
-from seqlab.plots import plt
+from seqlab.files import atomic_path
+from seqlab.media.plots import plt
 
 # metrics where higher is better; every other metric (MAE, bpc, loss) is better lower
 HIGHER_IS_BETTER = ("acc", "f1", "auroc")

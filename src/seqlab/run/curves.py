@@ -1,7 +1,7 @@
 """``curves.png``: a run's learning curves, drawn from its own CSV log when training ends.
 
 Read from the log rather than kept in memory, so that a resumed run's picture covers the whole
-run (the log is continued across a resume, `seqlab.loggers`).
+run (the log is continued across a resume, `seqlab.run.loggers`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pandas as pd
 from lightning.pytorch.utilities import rank_zero_only
 from matplotlib.ticker import MaxNLocator
 
-from seqlab.loggers import CSVLogger
-from seqlab.outputs import atomic_path
-from seqlab.plots import plt
+from seqlab.files import atomic_path
+from seqlab.media.plots import plt
+from seqlab.run.loggers import CSVLogger
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqlab import outputs
-from seqlab.outputs import write_json_atomic, write_text_atomic
+from seqlab import files as outputs
+from seqlab.files import write_json_atomic, write_text_atomic
 
 
 @pytest.fixture(params=[0o022, 0o002, 0o077], ids=oct)
@@ -54,12 +54,6 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path):
         raise RuntimeError("killed mid-write")
     assert path.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
-
-
-def test_flat_metrics_are_what_runs_are_compared_on():
-    metrics = {"val": {"mae": 2.4, "loss": 0.1}, "test": {"mae": 2.6}, "params": 3}
-    assert outputs.flat_metrics(metrics) == {"val/mae": 2.4, "test/mae": 2.6}
-    assert outputs.flat_metrics({"val": {"acc": 0.9}, "test": None}) == {"val/acc": 0.9}
 
 
 def test_torch_payloads_are_written_atomically(tmp_path: Path):

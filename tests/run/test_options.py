@@ -4,7 +4,7 @@ import pytest
 
 from seqlab.cli.train import train
 from seqlab.errors import ConfigError
-from seqlab.options import check_options
+from seqlab.run.options import check_options
 from tests.cli.test_train import run_cli
 from tests.helpers import compose_train
 

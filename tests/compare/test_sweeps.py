@@ -7,9 +7,9 @@ from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from seqlab.compare.sweeps import SweepSummary, collect
 from seqlab.errors import ConfigError, DataError
-from seqlab.runs import error_line, read_status, write_status
-from seqlab.sweeps import SweepSummary, collect
+from seqlab.run.folder import error_line, read_status, write_status
 from tests.cli.test_train import run_cli
 from tests.helpers import compose_train, mirror_dir
 

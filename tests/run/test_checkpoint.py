@@ -9,10 +9,10 @@ import torch
 from omegaconf import OmegaConf
 
 from seqlab.cli import predict
-from seqlab.cli.common import build_run
 from seqlab.cli.generate import generate
-from seqlab.cli.restore import restore_run
 from seqlab.errors import SeqlabError
+from seqlab.run.checkpoint import restore_run
+from seqlab.run.compose import build_run
 from tests.helpers import compose_train
 
 
@@ -52,3 +52,15 @@ def test_a_run_the_command_cannot_serve_is_refused_before_data_are_read(tmp_path
         generate(gen)
     with pytest.raises(SeqlabError, match="without a saved text vocabulary; predict.py classifies"):
         predict.main([f"ckpt_path={ckpt}", "text=great"])
+
+
+def test_a_checkpoint_naming_moved_modules_reads_with_their_places_today():
+    from seqlab.run.checkpoint import current_targets
+
+    old = {"callbacks": {"clock": {"_target_": "seqlab.callbacks.TrainingClock"}}, "seed": 1}
+    new = current_targets(old)
+    assert new["callbacks"]["clock"]["_target_"] == "seqlab.run.callbacks.TrainingClock"
+    assert new["seed"] == 1
+    from hydra.utils import get_class
+
+    assert get_class(new["callbacks"]["clock"]["_target_"]).__name__ == "TrainingClock"

@@ -5,9 +5,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from seqlab.callbacks import LossGuard
 from seqlab.cli.train import train
 from seqlab.errors import ConfigError, SeqlabError
+from seqlab.run.callbacks import LossGuard
 from tests.helpers import TINY_RUN, compose_train
 
 

@@ -10,7 +10,7 @@ import lightning as L
 import pytest
 
 from seqlab.errors import SeqlabError
-from seqlab.runs import RunFolder, read_status, resume_checkpoint, write_status
+from seqlab.run.folder import RunFolder, read_status, resume_checkpoint, write_status
 from tests.cli.test_train import run_cli
 from tests.helpers import ROOT, mirror_dir
 

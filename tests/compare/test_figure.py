@@ -4,7 +4,7 @@ import matplotlib.image
 import pandas as pd
 import pytest
 
-from seqlab.board_figure import plot_board, summary
+from seqlab.compare.figure import plot_board, summary
 
 
 def board_rows() -> pd.DataFrame:

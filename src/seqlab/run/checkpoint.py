@@ -1,4 +1,5 @@
-"""A trained run rebuilt from its checkpoint: the one path of evaluate.py, generate.py, predict.py.
+"""A trained run rebuilt from its checkpoint: the one path of evaluate.py, generate.py, predict.py
+and of a resumed training run.
 
 `load_checkpoint` is the one reader of checkpoint files: a missing, empty or foreign file (text,
 a zip that is not a PyTorch file, a tensor, a checkpoint another program wrote) is one user error
@@ -19,10 +20,20 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.cli.common import build_task
 from seqlab.errors import SeqlabError
+from seqlab.run.compose import build_task
 
 EXPECTED = "expected a .ckpt file written by seqlab's train.py (<run>/checkpoints/best.ckpt)"
+# modules that moved (issue 25: the house, second pass): a checkpoint written before names
+# their old place in the configuration it carries, which is read with the new one
+MOVED_MODULES = {
+    "seqlab.runs.": "seqlab.run.folder.",
+    "seqlab.callbacks.": "seqlab.run.callbacks.",
+    "seqlab.loggers.": "seqlab.run.loggers.",
+    "seqlab.curves.": "seqlab.run.curves.",
+    "seqlab.gradflow.": "seqlab.run.gradflow.",
+    "seqlab.sweeps.": "seqlab.compare.sweeps.",
+}
 # the places a run's data config names that belong to the machine, not to the run
 MACHINE_PATHS = ("data_dir", "cache_dir")
 
@@ -41,13 +52,6 @@ class RestoredRun(NamedTuple):
     checkpoint: Checkpoint
     datamodule: L.LightningDataModule
     task: L.LightningModule
-
-
-def checkpoint_argument(cfg: DictConfig, usage: str) -> Path:
-    """``cfg.ckpt_path`` as a path; missing or empty, a user error with the usage line."""
-    if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.get("ckpt_path"):
-        raise SeqlabError(f"give ckpt_path, the checkpoint to read. {usage}")
-    return Path(str(cfg.ckpt_path))
 
 
 def load_checkpoint(ckpt_path: Path | str) -> Checkpoint:
@@ -77,7 +81,21 @@ def load_checkpoint(ckpt_path: Path | str) -> Checkpoint:
         )
     if not isinstance(contents.get("state_dict"), dict):
         raise SeqlabError(f"{path} holds no model weights (no state_dict in it); {EXPECTED}")
-    return Checkpoint(path, contents, OmegaConf.create(contents["seqlab_config"]))
+    return Checkpoint(path, contents, OmegaConf.create(current_targets(contents["seqlab_config"])))
+
+
+def current_targets(config: Any) -> Any:
+    """``config`` with every ``_target_`` of a module that has moved since it was written
+    pointing at the module's place today (`MOVED_MODULES`)."""
+    if isinstance(config, dict):
+        return {key: current_targets(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [current_targets(value) for value in config]
+    if isinstance(config, str):
+        for old, new in MOVED_MODULES.items():
+            if config.startswith(old):
+                return new + config.removeprefix(old)
+    return config
 
 
 def restore_run(

@@ -3,7 +3,6 @@ line per failed job and a non-zero exit when any job of this sweep failed."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
@@ -19,8 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from seqlab.errors import SeqlabError
-from seqlab.outputs import flat_metrics, override_pairs, write_text_atomic
-from seqlab.runs import STATUS_FILE, error_line, read_status, write_status
+from seqlab.files import write_text_atomic
+from seqlab.run.folder import STATUS_FILE, error_line, read_status, write_status
+from seqlab.run.record import RECORD_FILE, RunRecord, override_pairs
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +43,18 @@ def collect(sweep_dir: Path) -> pd.DataFrame:
     """One row per finished job: what it ran (model, data, every override) and its validation
     / test metrics."""
     rows = []
-    for path in sorted(sweep_dir.glob("*/metrics.json"), key=lambda p: job_order(p.parent)):
-        metrics = json.loads(path.read_text())
+    for path in sorted(sweep_dir.glob(f"*/{RECORD_FILE}"), key=lambda p: job_order(p.parent)):
+        record = RunRecord.read(path)
         overrides = job_overrides(path.parent)
+        costs = record.costs()
         rows.append(
             {
                 "job": path.parent.name,
-                "model": metrics.get("model"),
-                "data": metrics.get("data"),
+                "model": record.model,
+                "data": record.data,
                 **{k: v for k, v in overrides.items() if k not in ("model", "data")},
-                **flat_metrics(metrics),
-                "params": metrics.get("params"),
-                "epochs": metrics.get("epochs"),
-                "train_s": metrics.get("train_seconds"),
+                **record.metrics(),
+                **{key: costs[key] for key in ("params", "epochs", "train_s")},
             }
         )
     return pd.DataFrame(rows)

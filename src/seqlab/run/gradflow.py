@@ -23,8 +23,8 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
 from seqlab.errors import ConfigError
+from seqlab.files import atomic_path, write_json_atomic
 from seqlab.nets.cells import ScratchStack, reversal
-from seqlab.outputs import atomic_path, write_json_atomic
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from seqlab.errors import SeqlabError, print_error
-from seqlab.outputs import write_json_atomic
+from seqlab.files import write_json_atomic
 
 STATUS_FILE = "status.json"
 LOCK_FILE = ".lock"

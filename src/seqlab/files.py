@@ -1,6 +1,4 @@
-"""What a run leaves in its folder: metrics.json written atomically, with provenance.
-
-Every file the project writes goes through `atomic_path` (or `write_text_atomic`,
+"""Every file the project writes goes through `atomic_path` (or `write_text_atomic`,
 `write_json_atomic`, `write_torch_atomic`): written to a temporary file beside its destination,
 then renamed, with a normal file's permissions.
 """
@@ -11,8 +9,7 @@ import contextlib
 import json
 import os
 import secrets
-import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,57 +70,3 @@ def write_torch_atomic(path: Path, payload: Any) -> None:
     """Caches and word vectors (``torch.save``), atomically: a killed run leaves no half file."""
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-
-
-def git_commit() -> str | None:
-    """The commit the code ran from (with ``-dirty`` if it had local changes), if in a checkout."""
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return f"{commit}-dirty" if dirty else commit
-
-
-def device_name(accelerator: str) -> str:
-    """Human-readable device, as the leaderboard prints it."""
-    if accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available()):
-        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "gpu"
-    return f"cpu ({os.cpu_count()} cores)"
-
-
-def split_metrics(results: list[dict[str, float]], prefix: str) -> dict[str, float]:
-    """``[{"val/mae": 2.4}]`` as returned by Lightning → ``{"mae": 2.4}``."""
-    merged: dict[str, float] = {}
-    for result in results:
-        for key, value in result.items():
-            if key.startswith(f"{prefix}/") and not key.endswith("_best"):
-                merged[key.removeprefix(f"{prefix}/")] = float(value)
-    return merged
-
-
-def override_pairs(overrides: Iterable[str]) -> dict[str, str]:
-    """``{key: value}`` of Hydra override strings (``+task.optimizer.lr=3e-3`` gives
-    ``task.optimizer.lr: "3e-3"``), for tables that show what each run was given."""
-    pairs = (str(line).split("=", 1) for line in overrides)
-    return {key.lstrip("+~"): value for key, value in (p for p in pairs if len(p) == 2)}
-
-
-def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    """A metrics.json's validation and test metrics as ``{"val/mae": 2.4, "test/mae": 2.6}``,
-    losses left out: what runs are compared on (the end-of-run report, sweeps, the leaderboard)."""
-    return {
-        f"{split}/{name}": value
-        for split in ("val", "test")
-        for name, value in (metrics.get(split) or {}).items()
-        if name != "loss"
-    }

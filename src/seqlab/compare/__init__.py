@@ -1,0 +1,1 @@
+"""Comparing many runs: the leaderboard, its figures, sweep summaries."""

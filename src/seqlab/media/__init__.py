@@ -1,0 +1,1 @@
+"""Media a run leaves: matplotlib figures and MIDI / audio."""
