@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from seqlab.errors import SeqlabError
 from seqlab.nets.charlm import CharLM
+from seqlab.run.artifacts import write_artifacts
 from seqlab.spec import TaskSpec
 from seqlab.tasks.language_model import LanguageModelTask, sample_next
 
@@ -25,12 +26,12 @@ def test_carried_state_is_detached_and_changes_the_next_batch():
     task = tiny_task()
     x = torch.randint(1, 9, (3, 6))
     batch = (x, torch.roll(x, -1, dims=1))
-    fresh = task._step(batch, "train")
+    fresh = task._batch(batch, "train")
     task.carry["train"] = True
-    task._step(batch, "train")
+    task._batch(batch, "train")
     state = task.carried["train"]
     assert all(s.grad_fn is None for s in state)
-    assert not torch.isclose(task._step(batch, "train"), fresh)
+    assert not torch.isclose(task._batch(batch, "train"), fresh)
 
 
 def test_padding_targets_are_not_scored():
@@ -38,7 +39,7 @@ def test_padding_targets_are_not_scored():
     x = torch.randint(1, 9, (2, 5))
     y = torch.full((2, 5), -100)
     y[0, 0] = 3
-    task._step((x, y), "val")
+    task._batch((x, y), "val")
     assert int(task.means["val_nll"].weight) == 1
 
 
@@ -108,10 +109,11 @@ def fit(task: LanguageModelTask, data: L.LightningDataModule) -> L.Trainer:
 def test_any_datamodule_that_offers_language_data_serves_the_task(tmp_path, streamed):
     torch.manual_seed(0)
     task = tiny_task()
-    fit(task, TickData(streamed))
+    data = TickData(streamed)
+    fit(task, data)
     assert task.carry["train"] is streamed and task.carry["val"] is streamed
     assert (task.carried["train"] is not None) is streamed
-    [sample] = task.write_artifacts(tmp_path, "ticks")
+    [sample] = write_artifacts(task, data, tmp_path, "ticks")
     prompt_length, tokens = sample.read_text().split(" ", 1)
     assert sample.name == "sample.ticks" and prompt_length == "3"
     assert len(json.loads(tokens)) == 3 + TickData.sample_length

@@ -15,6 +15,7 @@ from seqlab.cli.common import checkpoint_argument
 from seqlab.errors import SeqlabError
 from seqlab.files import write_json_atomic
 from seqlab.run.checkpoint import Checkpoint, restore_run
+from seqlab.tasks.capabilities import Generator
 
 USAGE = (
     'usage: python generate.py ckpt_path=<run>/checkpoints/best.ckpt (optional: prompt="..." '
@@ -25,7 +26,7 @@ USAGE = (
 def generative(checkpoint: Checkpoint, datamodule: L.LightningDataModule) -> None:
     """Refuse a run whose task does not generate (a forecaster, a classifier)."""
     task = checkpoint.config.task._target_
-    if not hasattr(get_class(task), "write_sample"):
+    if not issubclass(get_class(task), Generator):
         raise SeqlabError(
             f"{checkpoint.path} is a {task.rsplit('.', 1)[-1]} run; generate.py samples "
             "from language models (data=verne or data=chorales)"

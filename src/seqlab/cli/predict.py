@@ -15,6 +15,7 @@ from typing import Any
 import lightning as L
 from omegaconf import OmegaConf
 
+from seqlab.data.base import TextData
 from seqlab.errors import SeqlabError
 from seqlab.run.checkpoint import Checkpoint, restore_run
 from seqlab.run.compose import configured_paths
@@ -44,7 +45,7 @@ def as_text(raw: str | bytes) -> str:
 
 def classifies_text(checkpoint: Checkpoint, datamodule: L.LightningDataModule) -> None:
     """Refuse a run on data without a saved text vocabulary (a forecaster, a language model)."""
-    if not hasattr(datamodule, "encode") or not checkpoint.contents.get(
+    if not isinstance(datamodule, TextData) or not checkpoint.contents.get(
         type(datamodule).__qualname__
     ):
         raise SeqlabError(

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.markup import escape
 
+from seqlab.run.artifacts import write_artifacts
 from seqlab.run.callbacks import TrainingClock
 from seqlab.run.checkpoint import load_checkpoint
 from seqlab.run.compose import build, build_run
@@ -70,10 +71,9 @@ def _train(
             if cfg.test
             else []
         )
-        if trainer.is_global_zero:  # while the loggers are open: samples may go to W&B too
-            task.write_artifacts(
-                output_dir, title=f"{choice('model', cfg)} on {choice('data', cfg)}"
-            )
+        if trainer.is_global_zero:  # while the loggers are open: media may go to W&B too
+            title = f"{choice('model', cfg)} on {choice('data', cfg)}"
+            write_artifacts(task, datamodule, output_dir, title, loggers)
     finally:
         close_loggers(loggers)
         if torch.distributed.is_initialized():

@@ -2,16 +2,18 @@
 
 A data set subclasses `DataModule` and writes two methods: `locate` (find or download its files)
 and `build` (turn them into ``datasets``, ``spec`` and ``provenance``). Set-up runs once,
-whichever of fit, validate, test or predict asks first. `LanguageData` is what the
-language-model task needs of its data beyond batches.
+whichever of fit, validate, test or predict asks first. Beyond batches, a DataModule may offer
+a declared capability: `LanguageData` (what the language-model task needs), `DatedData` (dates
+for a forecast's pictures), `TextData` (new texts encoded for predict.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import lightning as L
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -97,6 +99,7 @@ class DataModule(L.LightningDataModule):
         return self.loader("test")
 
 
+@runtime_checkable
 class LanguageData(Protocol):
     """What the language-model task asks of its DataModule: the stream layout of each split
     (`DataModule.streamed`) and a sample, from a prompt to files a person can read or hear."""
@@ -113,4 +116,27 @@ class LanguageData(Protocol):
 
     def write_sample(self, tokens: torch.Tensor, prompt_length: int, path: Path) -> list[Path]:
         """Save a generated sequence (prompt included) beside ``path`` (suffixes added)."""
+        ...
+
+
+@runtime_checkable
+class DatedData(Protocol):
+    """A forecasting DataModule whose samples have dates (`windows.DatedWindows`): pictures put
+    them on their time axis and show the stretch of the test split that matters."""
+
+    def target_times(self, split: str) -> np.ndarray: ...
+
+    def plot_stretch(self, times: np.ndarray) -> slice: ...
+
+
+@runtime_checkable
+class TextData(Protocol):
+    """A DataModule that turns new texts into model inputs with what it fitted in training (a
+    vocabulary), and restores that from a checkpoint without reading its data: what predict.py
+    needs to classify text."""
+
+    def encode(self, texts: list[str]) -> tuple[torch.Tensor, ...]: ...
+
+    def publish_spec(self) -> TaskSpec:
+        """The spec of the fitted state (after `setup` or `load_state_dict`)."""
         ...

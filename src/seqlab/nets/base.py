@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -104,3 +104,11 @@ class SequenceNet(nn.Module):
         vectors (``task.one_hot``): dense vectors here. A net whose first layer is linear in its
         input can compute the same as a lookup instead (`Recurrent.one_hot_input`)."""
         return OneHot(vocabulary)
+
+
+@runtime_checkable
+class FitsLabels(Protocol):
+    """A baseline set from the training labels before evaluation, never trained
+    (`baselines.Majority`): the classification task hands it every training label."""
+
+    def fit_labels(self, labels: torch.Tensor) -> None: ...

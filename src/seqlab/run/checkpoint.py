@@ -20,6 +20,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab.data.base import TextData
 from seqlab.errors import SeqlabError
 from seqlab.run.compose import build_task
 
@@ -120,6 +121,11 @@ def restore_run(
     if check is not None:
         check(checkpoint, datamodule)
     if stage is None:
+        if not isinstance(datamodule, TextData):
+            raise SeqlabError(
+                f"{checkpoint.path}: data={type(datamodule).__name__} keeps no fitted state to "
+                "restore without reading its data"
+            )
         datamodule.load_state_dict(checkpoint.contents.get(type(datamodule).__qualname__) or {})
         spec = datamodule.publish_spec()
     else:

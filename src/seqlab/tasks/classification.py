@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchmetrics import MaxMetric, MetricCollection
+from torchmetrics import MetricCollection
 from torchmetrics.classification import (
     BinaryAccuracy,
     BinaryAUROC,
@@ -16,7 +16,7 @@ from torchmetrics.classification import (
 )
 
 from seqlab.errors import SeqlabError
-from seqlab.media.plots import plot_confusion
+from seqlab.nets.base import FitsLabels
 from seqlab.spec import TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network, check_compatible, net_class
@@ -71,17 +71,15 @@ class ClassificationTask(SeqlabTask):
         self.train_acc = BinaryAccuracy()
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
-        self.val_acc_best = MaxMetric()
         self.test_confusion = BinaryConfusionMatrix()
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and self.pretrained_embeddings:
             self.load_embeddings(Path(self.pretrained_embeddings))
-        fit_labels = getattr(self.net, "fit_labels", None)
-        datamodule = getattr(self._trainer, "datamodule", None)
-        if fit_labels is not None and datamodule is not None and not self.labels_fitted:
+        datamodule = self._trainer.datamodule if self._trainer is not None else None
+        if isinstance(self.net, FitsLabels) and datamodule is not None and not self.labels_fitted:
             # a baseline set from the training labels (nets.baselines.Majority), never trained
-            fit_labels(torch.cat([batch[-1] for batch in datamodule.train_dataloader()]))
+            self.net.fit_labels(torch.cat([batch[-1] for batch in datamodule.train_dataloader()]))
             self.labels_fitted = True
 
     def load_embeddings(self, path: Path) -> int:
@@ -116,53 +114,38 @@ class ClassificationTask(SeqlabTask):
             out = self.net(features)
         return self.head(out).squeeze(-1)
 
-    def _step(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_loss(
+        self, batch: tuple[torch.Tensor, ...], split: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         *inputs, labels = batch
         logits = self(*inputs)
         return self.loss_fn(logits, labels.float()), logits
 
-    def loss(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        return self._step(batch)[0]
-
-    def training_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
-        loss, logits = self._step(batch)
+    def update_metrics(
+        self, split: str, batch: tuple[torch.Tensor, ...], loss: torch.Tensor, logits: torch.Tensor
+    ) -> None:
         labels = batch[-1]
-        self.train_acc.update(logits, labels)
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(labels))
-        return loss
+        if split == "train":
+            self.train_acc.update(logits, labels)
+            return
+        (self.val_metrics if split == "val" else self.test_metrics).update(logits, labels)
+        if split == "test":
+            self.test_confusion.update(logits, labels)
+        self.log(f"{split}/loss", loss, batch_size=len(labels), sync_dist=True)
 
-    def on_train_epoch_end(self) -> None:
-        # logged once per epoch: every self.log call costs the small nets a few % of their step
-        self.log("train/acc", self.train_acc.compute())
-        self.train_acc.reset()
-
-    def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
-        loss, logits = self._step(batch)
-        labels = batch[-1]
-        self.val_metrics.update(logits, labels)
-        self.log("val/loss", loss, batch_size=len(labels), sync_dist=True)
-
-    def on_validation_epoch_end(self) -> None:
-        values = self.val_metrics.compute()
-        self.log_dict(values, prog_bar=True, sync_dist=True)
-        self.val_metrics.reset()
-        if not self.trainer.sanity_checking:
-            self.val_acc_best(values["val/acc"])
-            self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True)
+    def epoch_metrics(self, split: str) -> dict[str, torch.Tensor]:
+        if split == "train":
+            self.log("train/acc", self.train_acc.compute())
+            self.train_acc.reset()
+            return {}
+        metrics = self.val_metrics if split == "val" else self.test_metrics
+        values = metrics.compute()
+        self.log_dict(values, prog_bar=split == "val", sync_dist=True)
+        metrics.reset()
+        return values
 
     def on_test_epoch_start(self) -> None:
         self.test_confusion.reset()
-
-    def test_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
-        loss, logits = self._step(batch)
-        labels = batch[-1]
-        self.test_metrics.update(logits, labels)
-        self.test_confusion.update(logits, labels)
-        self.log("test/loss", loss, batch_size=len(labels), sync_dist=True)
-
-    def on_test_epoch_end(self) -> None:
-        self.log_dict(self.test_metrics.compute(), sync_dist=True)
-        self.test_metrics.reset()
 
     @torch.no_grad()
     def predict_proba(self, *inputs: torch.Tensor) -> torch.Tensor:
@@ -170,9 +153,8 @@ class ClassificationTask(SeqlabTask):
         self.eval()
         return torch.sigmoid(self(*inputs))
 
-    def write_artifacts(self, output_dir: Path, title: str) -> list[Path]:
+    def test_confusion_matrix(self) -> tuple[torch.Tensor, tuple[str, ...]] | None:
+        """The last test pass's confusion matrix and its class names (None before one)."""
         if not self.test_confusion.update_called:
-            return []
-        matrix = self.test_confusion.compute().cpu()
-        labels = self.spec.target_names or ("0", "1")
-        return [plot_confusion(matrix, labels, output_dir / "confusion_matrix.png", title)]
+            return None
+        return self.test_confusion.compute().cpu(), self.spec.target_names or ("0", "1")

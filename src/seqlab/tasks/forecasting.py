@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import torch
 from torch import nn
-from torchmetrics import MeanAbsoluteError, MinMetric
+from torchmetrics import MeanAbsoluteError
 
-from seqlab.data.windows import DatedWindows
 from seqlab.errors import ConfigError
-from seqlab.media.plots import plot_fan, plot_forecast
 from seqlab.nets.baselines import Naive
 from seqlab.spec import TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
+from seqlab.tasks.capabilities import Forecasts
 from seqlab.tasks.network import NetFactory, build_network
 
 Batch = tuple[torch.Tensor, ...]  # inputs, targets[, known future covariates]
+
+
 Level = Literal["shift", "window", "seasonal"]
 LEVELS = ("shift", "window", "seasonal")
 MIN_SCALE = 1e-5  # a flat window's scale: its values pass unscaled instead of dividing by ~0
@@ -120,7 +120,6 @@ class ForecastingTask(SeqlabTask):
         self.test_mae = MeanAbsoluteError()
         self.val_columns = MeanAbsoluteError(num_outputs=spec.output_size)
         self.test_columns = MeanAbsoluteError(num_outputs=spec.output_size)
-        self.val_mae_best = MinMetric()
         self.test_predictions: list[torch.Tensor] = []
         self.test_targets: list[torch.Tensor] = []
         # the data set's naive forecaster, drawn beside the model in forecast.png
@@ -168,7 +167,10 @@ class ForecastingTask(SeqlabTask):
         steps = values.unfold(1, horizon, 1)  # (batch, time, width, horizon)
         return steps.transpose(2, 3).flatten(2)
 
-    def _step(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+    def forward_loss(
+        self, batch: Batch, split: str
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """The loss in standardised units; predictions and targets in natural ones."""
         x, y, *rest = batch
         future = rest[0] if rest else None
         pred = self(x, future, y if self.training else None)
@@ -177,35 +179,34 @@ class ForecastingTask(SeqlabTask):
             pred = pred[:, -1]
         else:
             loss = self.loss_fn(pred, y)
-        return loss, self.natural(pred), self.natural(y)
+        return loss, (self.natural(pred), self.natural(y))
 
-    def loss(self, batch: Batch) -> torch.Tensor:
-        return self._step(batch)[0]
-
-    def training_step(self, batch: Batch, _: int) -> torch.Tensor:
-        loss, pred, target = self._step(batch)
-        self.train_mae.update(pred, target)
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(target))
-        return loss
-
-    def on_train_epoch_end(self) -> None:
-        # logged once per epoch: every self.log call costs the small nets a few % of their step
-        self.log("train/mae", self.train_mae.compute())
-        self.train_mae.reset()
-
-    def validation_step(self, batch: Batch, _: int) -> None:
-        loss, pred, target = self._step(batch)
-        self.val_mae(pred, target)
-        self.val_columns.update(pred, target)
+    def update_metrics(
+        self, split: str, batch: Batch, loss: torch.Tensor, outputs: tuple[torch.Tensor, ...]
+    ) -> None:
+        pred, target = outputs
+        if split == "train":
+            self.train_mae.update(pred, target)
+            return
+        mae = self.val_mae if split == "val" else self.test_mae
+        mae(pred, target)
+        (self.val_columns if split == "val" else self.test_columns).update(pred, target)
         size = len(target)
-        self.log("val/loss", loss, batch_size=size, sync_dist=True)
-        self.log("val/mae", self.val_mae, prog_bar=True, batch_size=size)
+        self.log(f"{split}/loss", loss, batch_size=size, sync_dist=True)
+        self.log(f"{split}/mae", mae, prog_bar=split == "val", batch_size=size)
+        if split == "test":
+            self.test_predictions.append(pred.detach().cpu())
+            self.test_targets.append(target.detach().cpu())
+            if self.naive is not None:
+                self.test_naive.append(self.natural(self.naive(batch[0])).cpu())
 
-    def on_validation_epoch_end(self) -> None:
-        self._log_breakdown("val", self.val_columns)
-        if not self.trainer.sanity_checking:
-            self.val_mae_best(self.val_mae.compute())
-            self.log("val/mae_best", self.val_mae_best.compute(), sync_dist=True)
+    def epoch_metrics(self, split: str) -> dict[str, torch.Tensor]:
+        if split == "train":
+            self.log("train/mae", self.train_mae.compute())
+            self.train_mae.reset()
+            return {}
+        self._log_breakdown(split, self.val_columns if split == "val" else self.test_columns)
+        return {"val/mae": self.val_mae.compute()} if split == "val" else {}
 
     def _log_breakdown(self, split: str, columns: MeanAbsoluteError) -> None:
         """MAE per horizon step and per target, when there are several of either."""
@@ -225,55 +226,11 @@ class ForecastingTask(SeqlabTask):
         self.test_targets.clear()
         self.test_naive.clear()
 
-    def test_step(self, batch: Batch, _: int) -> None:
-        loss, pred, target = self._step(batch)
-        self.test_mae(pred, target)
-        self.test_columns.update(pred, target)
-        size = len(target)
-        self.log("test/loss", loss, batch_size=size, sync_dist=True)
-        self.log("test/mae", self.test_mae, batch_size=size)
-        self.test_predictions.append(pred.detach().cpu())
-        self.test_targets.append(target.detach().cpu())
-        if self.naive is not None:
-            self.test_naive.append(self.natural(self.naive(batch[0])).cpu())
-
-    def on_test_epoch_end(self) -> None:
-        self._log_breakdown("test", self.test_columns)
-
-    def write_artifacts(self, output_dir: Path, title: str) -> list[Path]:
+    def test_forecasts(self) -> Forecasts | None:
+        """The last test pass's forecasts, targets and naive forecasts (None before one)."""
         if not self.test_predictions:
-            return []
-        predictions, targets = torch.cat(self.test_predictions), torch.cat(self.test_targets)
-        name, unit = self.spec.target_names[0], self.spec.unit
+            return None
         naive = torch.cat(self.test_naive) if self.test_naive else None
-        stretch, times = slice(None), None
-        data = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        if isinstance(data, DatedWindows):
-            times = data.target_times("test")[: len(predictions)]  # all, unless batches are limited
-            stretch = data.plot_stretch(times)
-        season = self.spec.season
-        paths = [
-            plot_forecast(
-                predictions[stretch],
-                targets[stretch],
-                output_dir / "forecast.png",
-                title=f"{title}: {name}, test split",
-                unit=unit,
-                naive=None if naive is None else naive[stretch],
-                naive_label=f"seasonal naive (lag {season})" if season > 1 else "naive",
-                times=None if times is None else times[stretch],
-            )
-        ]
-        if self.spec.horizon > 1:
-            width = len(self.spec.target_names)
-            paths.append(
-                plot_fan(
-                    predictions[stretch, ::width],
-                    targets[stretch, ::width],
-                    output_dir / "horizons.png",
-                    title=f"{title}: {name}, {self.spec.horizon}-step forecasts, test split",
-                    unit=unit,
-                    times=None if times is None else times[stretch],
-                )
-            )
-        return paths + self.net_pictures(output_dir, title)
+        return Forecasts(
+            torch.cat(self.test_predictions), torch.cat(self.test_targets), naive, self.spec
+        )

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import html
 import math
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch.loggers import WandbLogger
 from torch.nn import functional as F
-from torchmetrics import MeanMetric, MinMetric
+from torchmetrics import MeanMetric
 
 from seqlab.data.base import LanguageData
 from seqlab.errors import ConfigError, SeqlabError
@@ -67,6 +65,8 @@ class LanguageModelTask(SeqlabTask):
     ``acc`` (next-token accuracy).
     """
 
+    train_loss_key = "train/step_loss"  # train/loss is the epoch's mean
+
     def __init__(
         self,
         net: NetFactory,
@@ -94,7 +94,6 @@ class LanguageModelTask(SeqlabTask):
         # per split: mean next-token NLL (nats) and accuracy ("train" would clash with .train())
         names = [f"{split}_{metric}" for split in SPLITS for metric in ("nll", "acc")]
         self.means = torch.nn.ModuleDict({name: MeanMetric() for name in names})
-        self.val_bpc_best = MinMetric()
         self.carried: dict[str, Any] = dict.fromkeys(SPLITS)
         self.carry: dict[str, bool] = dict.fromkeys(SPLITS, False)
 
@@ -103,49 +102,39 @@ class LanguageModelTask(SeqlabTask):
         features, state = self.net(self.adapter(tokens), state)
         return self.head(features), state
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
+    def forward_loss(
+        self, batch: tuple[torch.Tensor, torch.Tensor], split: str
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """The mean next-token loss, and each scored token's loss, logits and target; the state
+        is carried on to the next batch where ``split`` carries it (nothing outside a loop)."""
         x, y = batch
         logits, state = self(x, self.carried[split] if self.carry[split] else None)
         if self.carry[split]:
             self.carried[split] = detach(state)
         scored = y != IGNORE  # stream padding has no target
-        losses = F.cross_entropy(logits[scored], y[scored], reduction="none")
+        logits, targets = logits[scored], y[scored]
+        losses = F.cross_entropy(logits, targets, reduction="none")
+        return losses.mean(), (losses, logits, targets)
+
+    def update_metrics(
+        self, split: str, batch: Any, loss: torch.Tensor, outputs: tuple[torch.Tensor, ...]
+    ) -> None:
+        losses, logits, targets = outputs
         self.means[f"{split}_nll"].update(losses.detach())
-        self.means[f"{split}_acc"].update((logits[scored].argmax(-1) == y[scored]).float())
-        return losses.mean()
+        self.means[f"{split}_acc"].update((logits.argmax(-1) == targets).float())
 
-    def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        x, y = batch
-        logits, _ = self(x)
-        scored = y != IGNORE
-        return F.cross_entropy(logits[scored], y[scored])
-
-    def _log_epoch(self, split: str) -> float:
+    def epoch_metrics(self, split: str) -> dict[str, float]:
         nll = float(self.means[f"{split}_nll"].compute())
-        bpc = nll / math.log(2)
-        self.log_dict(
-            {
-                f"{split}/loss": nll,
-                f"{split}/bpc": bpc,
-                f"{split}/ppl": math.exp(min(nll, 50.0)),
-                f"{split}/acc": float(self.means[f"{split}_acc"].compute()),
-            },
-            prog_bar=split != "train",
-        )
+        values = {
+            f"{split}/loss": nll,
+            f"{split}/bpc": nll / math.log(2),
+            f"{split}/ppl": math.exp(min(nll, 50.0)),
+            f"{split}/acc": float(self.means[f"{split}_acc"].compute()),
+        }
+        self.log_dict(values, prog_bar=split != "train")
         self.means[f"{split}_nll"].reset()
         self.means[f"{split}_acc"].reset()
-        return bpc
-
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
-        loss = self._step(batch, "train")
-        self.log("train/step_loss", loss, prog_bar=True, on_step=True, on_epoch=False)
-        return loss
-
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
-        self._step(batch, "val")
-
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
-        self._step(batch, "test")
+        return values
 
     def on_fit_start(self) -> None:
         if self.tbptt and not self._streamed("train"):
@@ -158,7 +147,7 @@ class LanguageModelTask(SeqlabTask):
     def _data(self) -> LanguageData | None:
         """The trainer's DataModule, read through `LanguageData` only (None: loaders without
         one, as in a bare ``trainer.fit(task, loader)``)."""
-        return getattr(self.trainer, "datamodule", None)
+        return self._trainer.datamodule if self._trainer is not None else None
 
     def _streamed(self, split: str) -> bool:
         data = self._data()
@@ -177,18 +166,6 @@ class LanguageModelTask(SeqlabTask):
 
     def on_test_epoch_start(self) -> None:
         self._start("test")
-
-    def on_train_epoch_end(self) -> None:
-        self._log_epoch("train")
-
-    def on_validation_epoch_end(self) -> None:
-        bpc = self._log_epoch("val")
-        if not self.trainer.sanity_checking:
-            self.val_bpc_best(bpc)
-            self.log("val/bpc_best", self.val_bpc_best.compute())
-
-    def on_test_epoch_end(self) -> None:
-        self._log_epoch("test")
 
     @torch.no_grad()
     def generate(
@@ -244,33 +221,3 @@ class LanguageModelTask(SeqlabTask):
             "top_k": top_k,
             "seed": seed,
         }
-
-    def write_artifacts(self, output_dir: Path, title: str) -> list[Path]:
-        data = self._data()
-        if data is None:
-            return []
-        info = self.write_sample(data, output_dir / "sample")
-        files = [Path(f) for f in info["files"]]
-        for logger in self.loggers:
-            if isinstance(logger, WandbLogger):
-                log_media(logger, files)
-        return files
-
-
-def log_media(logger: WandbLogger, files: list[Path]) -> None:
-    """Generated text, sound and pictures into the W&B run (MIDI files as run files)."""
-    import wandb
-
-    media: dict[str, Any] = {}
-    for path in files:
-        key = f"samples/{path.name}"
-        if path.suffix == ".txt":
-            text = path.read_text(encoding="utf-8")
-            media[key] = wandb.Html(f"<pre>{html.escape(text)}</pre>")
-        elif path.suffix == ".wav":
-            media[key] = wandb.Audio(str(path))
-        elif path.suffix == ".png":
-            media[key] = wandb.Image(str(path))
-        else:
-            logger.experiment.save(str(path), base_path=str(path.parent), policy="now")
-    logger.experiment.log(media)
