@@ -64,3 +64,21 @@ def test_a_checkpoint_naming_moved_modules_reads_with_their_places_today():
     from hydra.utils import get_class
 
     assert get_class(new["callbacks"]["clock"]["_target_"]).__name__ == "TrainingClock"
+
+
+def test_a_resume_reads_its_checkpoint_once_for_the_step_and_the_file(tmp_path):
+    import torch
+
+    from seqlab.errors import SeqlabError
+    from seqlab.run.checkpoint import Resume
+
+    assert Resume.find(None, tmp_path) is None
+    with pytest.raises(SeqlabError, match="holds no checkpoint"):
+        Resume.find("last", tmp_path)
+    (tmp_path / "checkpoints").mkdir()
+    payload = {"seqlab_config": {"seed": 1}, "state_dict": {}, "global_step": 7, "epoch": 2}
+    torch.save(payload, tmp_path / "checkpoints" / "last.ckpt")
+    resume = Resume.find("last", tmp_path)
+    assert (resume.step, resume.epoch) == (7, 2)
+    assert resume.path == str(tmp_path / "checkpoints" / "last.ckpt")
+    assert resume.checkpoint.config.seed == 1

@@ -13,9 +13,9 @@ from rich.markup import escape
 
 from seqlab.run.artifacts import write_artifacts
 from seqlab.run.callbacks import TrainingClock
-from seqlab.run.checkpoint import load_checkpoint
+from seqlab.run.checkpoint import Resume
 from seqlab.run.compose import build, build_run
-from seqlab.run.folder import RunFolder, resume_checkpoint
+from seqlab.run.folder import RunFolder
 from seqlab.run.loggers import log_outcome
 from seqlab.run.options import check_options
 from seqlab.run.record import RunRecord, device_name, git_commit, override_pairs, split_metrics
@@ -43,7 +43,7 @@ def train(cfg: DictConfig) -> RunRecord:
     """
     check_options(cfg)
     output_dir = Path(cfg.paths.output_dir)
-    resume = resume_checkpoint(cfg.get("ckpt_path"), output_dir)
+    resume = Resume.find(cfg.get("ckpt_path"), output_dir)
     net = build(cfg.model)
     check_net_options(net)  # model.cell=foo is refused before the data are loaded
     folder = RunFolder(output_dir)
@@ -52,17 +52,18 @@ def train(cfg: DictConfig) -> RunRecord:
 
 
 def _train(
-    cfg: DictConfig, net: torch.nn.Module, output_dir: Path, resume: str | None
+    cfg: DictConfig, net: torch.nn.Module, output_dir: Path, resume: Resume | None
 ) -> RunRecord:
     datamodule, task = build_run(cfg, net)
     task.run_config = OmegaConf.to_container(cfg, resolve=True)
-    step = int(load_checkpoint(resume).contents["global_step"]) if resume else None
+    step = resume.step if resume else None
     trainer, callbacks, loggers = build_trainer(cfg, resume_step=step)
     try:
         started = time.perf_counter()
         checkpoint = None
         if task.trainable():
-            trainer.fit(task, datamodule, ckpt_path=resume, weights_only=False)
+            ckpt_path = resume.path if resume else None
+            trainer.fit(task, datamodule, ckpt_path=ckpt_path, weights_only=False)
             checkpoint = trainer.checkpoint_callback.best_model_path or None
         fit_seconds = time.perf_counter() - started
         val = trainer.validate(task, datamodule, ckpt_path=checkpoint, weights_only=False)

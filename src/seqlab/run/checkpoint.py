@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqlab.data.base import TextData
 from seqlab.errors import SeqlabError
 from seqlab.run.compose import build_task
+from seqlab.run.folder import resume_checkpoint
 
 EXPECTED = "expected a .ckpt file written by seqlab's train.py (<run>/checkpoints/best.ckpt)"
 # modules that moved (issue 25: the house, second pass): a checkpoint written before names
@@ -45,6 +46,30 @@ class Checkpoint(NamedTuple):
     path: Path
     contents: dict[str, Any]
     config: DictConfig
+
+
+class Resume(NamedTuple):
+    """What a resumed training run needs, read from its checkpoint once: the file Lightning
+    continues from, the step the loggers continue at, and the run's configuration."""
+
+    checkpoint: Checkpoint
+    step: int
+    epoch: int
+
+    @property
+    def path(self) -> str:
+        return str(self.checkpoint.path)
+
+    @classmethod
+    def find(cls, ckpt_path: str | None, output_dir: Path) -> Resume | None:
+        """The resume ``ckpt_path`` asks for (``last``: this folder's), or None for a new run;
+        a missing or foreign file is a `SeqlabError`, not a silent fresh start."""
+        path = resume_checkpoint(ckpt_path, output_dir)
+        if path is None:
+            return None
+        checkpoint = load_checkpoint(path)
+        contents = checkpoint.contents
+        return cls(checkpoint, int(contents.get("global_step", 0)), int(contents.get("epoch", 0)))
 
 
 class RestoredRun(NamedTuple):

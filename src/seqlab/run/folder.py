@@ -92,8 +92,8 @@ def resume_command(run_dir: Path) -> str:
 
 
 def resume_checkpoint(ckpt_path: str | None, output_dir: Path) -> str | None:
-    """The checkpoint a run continues from: ``last`` is this folder's; a missing file is an
-    error, not a silent fresh start."""
+    """Where the checkpoint a run continues from lies: ``last`` is this folder's; a missing file
+    is an error, not a silent fresh start. (`checkpoint.Resume` reads it, once.)"""
     if ckpt_path is None:
         return None
     path = output_dir / "checkpoints" / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
