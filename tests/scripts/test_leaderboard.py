@@ -1,4 +1,3 @@
-import json
 import os
 import re
 import shlex
@@ -11,7 +10,8 @@ import pandas as pd
 import pytest
 
 from seqlab.cli.leaderboard import main
-from seqlab.compare import leaderboard
+from seqlab.compare import board as pages
+from seqlab.compare import entries, runner
 from seqlab.errors import ConfigError
 from seqlab.run.record import RunRecord
 from tests.helpers import ROOT, mirror_dir
@@ -22,7 +22,7 @@ DECKS = Path(os.environ.get("SEQLAB_REFERENCES", ROOT.parent / "shared" / "refer
 @pytest.fixture(scope="module")
 def every_entry() -> list:
     """Every conf/experiment entry, composed once for the tests that read them all."""
-    return leaderboard.entries(None)
+    return entries.entries(None)
 
 
 LSTM16 = {
@@ -39,13 +39,13 @@ LSTM16 = {
 @pytest.fixture
 def one_entry(monkeypatch):
     """The board knows one entry, jena_lstm16 (without composing every experiment)."""
-    monkeypatch.setattr(leaderboard, "entries", lambda only: [("jena_lstm16", LSTM16)])
+    monkeypatch.setattr(runner, "entries", lambda only: [("jena_lstm16", LSTM16)])
 
 
 @pytest.mark.slow  # composes every experiment
 def test_every_experiment_is_an_entry_with_the_data_set_its_config_trains_on(every_entry):
     names = dict(every_entry)
-    assert set(names) == {path.stem for path in leaderboard.EXPERIMENTS.glob("*.yaml")}
+    assert set(names) == {path.stem for path in entries.EXPERIMENTS.glob("*.yaml")}
     assert names["jena_naive"]["data"] == "jena"
     naive = names["jena_naive"]["reference"]
     assert {key: ref["value"] for key, ref in naive.items()} == {"val/mae": 2.44, "test/mae": 2.62}
@@ -68,8 +68,8 @@ def test_long_entries_start_first_and_unknown_ones_before_them(tmp_path):
         board, index=False
     )
     jobs = [(name, {}, 42, None) for name in ["a", "b", "c", "new"]]
-    assert leaderboard.longest_first(jobs, board) == [3, 1, 2, 0]
-    assert leaderboard.longest_first(jobs, tmp_path / "none.csv") == [0, 1, 2, 3]
+    assert runner.longest_first(jobs, board) == [3, 1, 2, 0]
+    assert runner.longest_first(jobs, tmp_path / "none.csv") == [0, 1, 2, 3]
 
 
 def test_long_rows_and_tables_come_from_metrics():
@@ -89,36 +89,36 @@ def test_long_rows_and_tables_come_from_metrics():
             "samples_per_s": None,
             "device": "cpu (2 cores)",
         }
-        runs += leaderboard.rows(
+        runs += runner.rows(
             "jena_naive", board, RunRecord.from_json(metrics), "python train.py experiment=x"
         )
     assert {r["metric"] for r in runs} == {"mae"} and len(runs) == 4
     test_rows = [r for r in runs if r["split"] == "test"]
     assert [r["reference"] for r in test_rows] == [2.62, 2.62]
     assert [r["reference_source"] for r in test_rows] == [source, source]
-    frame = pd.DataFrame(runs, columns=leaderboard.COLUMNS)
-    table = leaderboard.markdown(frame)
+    frame = pd.DataFrame(runs, columns=pages.COLUMNS)
+    table = pages.markdown(frame)
     assert "## jena" in table
     assert "| jena_naive | naive | " in table and "2.65 ± 0.071" in table
 
 
 def test_a_board_built_from_finished_runs_says_so_and_lists_the_unmeasured():
-    frame = pd.DataFrame(columns=leaderboard.COLUMNS)
-    table = leaderboard.markdown(frame, "Built from finished runs.", {"verne": ["verne_reference"]})
+    frame = pd.DataFrame(columns=pages.COLUMNS)
+    table = pages.markdown(frame, "Built from finished runs.", {"verne": ["verne_reference"]})
     assert "Built from finished runs." in table
     assert "## verne" in table and "`python train.py experiment=verne_reference`" in table
 
 
 def test_long_entries_are_listed_with_their_reason_not_run():
     found = [("imdb_huge", {"data": "imdb", "long": "needs a GPU week"}), ("x", {"data": "imdb"})]
-    jobs, long = leaderboard.plan(found, seeds=2, run_long=False)
+    jobs, long = runner.plan(found, seeds=2, run_long=False)
     assert [(name, seed) for name, _, seed, _ in jobs] == [("x", 42), ("x", 43)]
     assert long == {"imdb": {"imdb_huge": "needs a GPU week"}}
-    jobs, long = leaderboard.plan(found, seeds=1, run_long=True)
+    jobs, long = runner.plan(found, seeds=1, run_long=True)
     assert [name for name, *_ in jobs] == ["imdb_huge", "x"] and long == {}
-    assert jobs[0][3] == leaderboard.RUNS / "imdb_huge" / "seed42"
-    frame = pd.DataFrame(columns=leaderboard.COLUMNS)
-    table = leaderboard.markdown(frame, long={"imdb": {"imdb_onehot_bilstm": "too big"}})
+    assert jobs[0][3] == pages.RUNS / "imdb_huge" / "seed42"
+    frame = pd.DataFrame(columns=pages.COLUMNS)
+    table = pages.markdown(frame, long={"imdb": {"imdb_onehot_bilstm": "too big"}})
     assert "Longer than the CPU budget" in table
     assert "`python train.py experiment=imdb_onehot_bilstm` (too big)" in table
 
@@ -151,7 +151,7 @@ def test_a_reference_without_its_source_is_refused_in_one_line(tmp_path, monkeyp
     (experiments / "jena_x.yaml").write_text(
         "leaderboard:\n  data: jena\n  reference: {test/mae: 2.53}\n"
     )
-    monkeypatch.setattr(leaderboard, "EXPERIMENTS", experiments)
+    monkeypatch.setattr(entries, "EXPERIMENTS", experiments)
     with pytest.raises(SystemExit) as stopped:
         main(["--collect", "--out", str(tmp_path)])
     assert stopped.value.code == 1
@@ -164,7 +164,7 @@ def test_a_reference_without_its_source_is_refused_in_one_line(tmp_path, monkeyp
 def test_short_entries_get_every_seed_long_ones_one():
     found = [(name, {"data": "jena"}) for name in ["short", "long", "new"]]
     last = {"short": 30.0, "long": 900.0}
-    jobs, _ = leaderboard.plan(found, seeds=3, run_long=False, last_fit=last)
+    jobs, _ = runner.plan(found, seeds=3, run_long=False, last_fit=last)
     assert [(name, seed) for name, _, seed, _ in jobs] == [
         ("short", 42),
         ("short", 43),
@@ -177,8 +177,8 @@ def test_short_entries_get_every_seed_long_ones_one():
 
 
 def test_a_command_carries_its_threads_and_its_seeds():
-    assert leaderboard.command("x", [42], 1) == "python train.py experiment=x threads=1 seed=42"
-    prepared = leaderboard.command("x", [42, 43, 44], 2, "python prep.py")
+    assert entries.command("x", [42], 1) == "python train.py experiment=x threads=1 seed=42"
+    prepared = entries.command("x", [42, 43, 44], 2, "python prep.py")
     assert prepared == (
         "OMP_NUM_THREADS=2 python prep.py && "
         "python train.py -m experiment=x threads=2 seed=42,43,44"
@@ -206,8 +206,8 @@ def seed_rows(name: str, maes: list[float], board: dict) -> list[dict]:
                 "features": ["p", "T", "Tdew", "rh", "VPmax", "wv"],
             },
         }
-        line = leaderboard.command(name, [seed], 1)
-        out += leaderboard.rows(name, board, RunRecord.from_json(metrics), line)
+        line = entries.command(name, [seed], 1)
+        out += runner.rows(name, board, RunRecord.from_json(metrics), line)
     return out
 
 
@@ -216,12 +216,12 @@ def test_seeds_are_kept_in_the_csv_and_shown_as_mean_and_spread_with_cited_refer
     board = {"data": "jena", "reference": {"test/mae": {"value": 2.53, "source": source}}}
     runs = seed_rows("jena_lstm16", [2.4, 2.5, 2.6], board)
     runs += seed_rows("jena_slow", [2.7], {"data": "jena"})
-    frame = pd.DataFrame(runs, columns=leaderboard.COLUMNS)
+    frame = pd.DataFrame(runs, columns=pages.COLUMNS)
     assert len(frame[frame["entry"] == "jena_lstm16"]) == 6  # 3 seeds × (val, test)
     tested = frame[(frame["entry"] == "jena_lstm16") & (frame["split"] == "test")]
     assert list(tested["reference_source"]) == [source] * 3
     assert list(tested["command"])[1] == "python train.py experiment=jena_lstm16 threads=1 seed=43"
-    table = leaderboard.markdown(frame, notes={"jena_slow": "a remark"})
+    table = pages.markdown(frame, notes={"jena_slow": "a remark"})
     row = next(line for line in table.splitlines() if line.startswith("| jena_lstm16 |"))
     cells = [cell.strip() for cell in row.split("|")[1:-1]]
     assert cells[4:7] == ["2.53 [1]", "2.5 ± 0.1", "3"]
@@ -230,19 +230,19 @@ def test_seeds_are_kept_in_the_csv_and_shown_as_mean_and_spread_with_cited_refer
     assert f"[1] {source}" in table
     slow = next(line for line in table.splitlines() if line.startswith("| jena_slow |"))
     assert "| 1 (single-seed) |" in slow and "a remark" in slow
-    assert leaderboard.JENA_EXTRACT in table
+    assert entries.sheet("jena")["intro"]["hourly extract"] in table
 
 
 def test_each_data_set_gets_a_figure_that_its_table_embeds(tmp_path, monkeypatch):
     runs = seed_rows("jena_lstm16", [2.4, 2.5, 2.6], {"data": "jena"})
     runs += seed_rows("jena_naive", [2.62], {"data": "jena"})
     runs += seed_rows("chicago_rnn", [30000.0], {"data": "chicago"})
-    frame = pd.DataFrame(runs, columns=leaderboard.COLUMNS)
+    frame = pd.DataFrame(runs, columns=pages.COLUMNS)
     # the best learned entry's first seed left its curves; Chicago's run is not here
-    monkeypatch.setattr(leaderboard, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(pages, "RUNS", tmp_path / "runs")
     (tmp_path / "runs" / "jena_lstm16" / "seed42").mkdir(parents=True)
     (tmp_path / "runs" / "jena_lstm16" / "seed42" / "curves.png").write_bytes(b"png")
-    figures = leaderboard.draw(frame, tmp_path / "out")
+    figures = pages.draw(frame, tmp_path / "out")
     assert figures == {
         "chicago": [("chicago: mae per entry", "leaderboard/chicago.png")],
         "jena": [
@@ -255,15 +255,15 @@ def test_each_data_set_gets_a_figure_that_its_table_embeds(tmp_path, monkeypatch
     chicago = matplotlib.image.imread(board / "chicago.png")
     assert chicago.shape[1] > 1.8 * jena.shape[1]  # Chicago: validation and test side by side
     assert (board / "jena-curves.png").read_bytes() == b"png"
-    table = leaderboard.markdown(frame, figures=figures)
+    table = pages.markdown(frame, figures=figures)
     assert "![jena: mae per entry](leaderboard/jena.png)" in table
     assert "![jena_lstm16 (seed 42): learning curves](leaderboard/jena-curves.png)" in table
 
 
 def test_a_spread_is_printed_to_the_digits_of_its_mean():
-    assert leaderboard.fmt(pd.Series([19539.0, 18861.0, 18892.0])) == "19,097 ± 383"
-    assert leaderboard.fmt(pd.Series([2.4, 2.5, 2.6])) == "2.5 ± 0.1"
-    assert leaderboard.fmt(pd.Series([0.5, 0.5])) == "0.5"
+    assert pages.fmt(pd.Series([19539.0, 18861.0, 18892.0])) == "19,097 ± 383"
+    assert pages.fmt(pd.Series([2.4, 2.5, 2.6])) == "2.5 ± 0.1"
+    assert pages.fmt(pd.Series([0.5, 0.5])) == "0.5"
 
 
 def test_a_table_shows_the_metric_every_entry_reports():
@@ -275,18 +275,16 @@ def test_a_table_shows_the_metric_every_entry_reports():
             {"entry": "two_weeks", "metric": "mae_t+1", "reference": 25519.0, **both},
         ]
     )
-    assert leaderboard.main_metric(frame) == "mae"
-    assert leaderboard.main_metric(frame[frame["entry"] == "two_weeks"]) == "mae_t+1"
+    assert pages.main_metric(frame) == "mae"
+    assert pages.main_metric(frame[frame["entry"] == "two_weeks"]) == "mae_t+1"
 
 
 def test_rows_kept_from_an_earlier_board_show_todays_references():
-    old = pd.DataFrame(
-        seed_rows("jena_lstm16", [2.5], {"data": "jena"}), columns=leaderboard.COLUMNS
-    )
+    old = pd.DataFrame(seed_rows("jena_lstm16", [2.5], {"data": "jena"}), columns=pages.COLUMNS)
     old["reference"] = 2.55  # the number an earlier board printed
     source = "000 · LSTM performance: Simple LSTM Test MAE, line 546"
     found = [("jena_lstm16", {"reference": {"test/mae": {"value": 2.53, "source": source}}})]
-    new = leaderboard.with_references(old, found)
+    new = entries.with_references(old, found)
     tested = new[new["split"] == "test"].iloc[0]
     assert (tested["reference"], tested["reference_source"]) == (2.53, source)
     assert new[new["split"] == "val"]["reference"].isna().all()
@@ -298,9 +296,9 @@ def test_an_entry_run_as_its_row_prints_it_gives_every_digit_of_the_row(tmp_path
     """The leaderboard's own run of a cheap entry, then its printed command run as printed (in
     a shell without OMP_NUM_THREADS, only told where to write): every printed digit agrees."""
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(mirror_dir()))
-    board, printed = leaderboard.run("chicago_linear", 42, tmp_path / "board", "fresh", threads=1)
+    board, printed = runner.run("chicago_linear", 42, tmp_path / "board", "fresh", threads=1)
     assert printed == "python train.py experiment=chicago_linear threads=1 seed=42"
-    assert board["threads"] == 1 and board["epochs"] > 1
+    assert board.threads == 1 and board.epochs > 1
     python, script, *overrides = shlex.split(printed)
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     subprocess.run(
@@ -310,18 +308,18 @@ def test_an_entry_run_as_its_row_prints_it_gives_every_digit_of_the_row(tmp_path
         check=True,
         capture_output=True,
     )
-    copy = json.loads((tmp_path / "copy" / "metrics.json").read_text())
+    copy = RunRecord.read(tmp_path / "copy")
     for split in ("val", "test"):
-        digits = [{k: leaderboard.number(v) for k, v in r[split].items()} for r in (board, copy)]
+        digits = [{k: pages.number(v) for k, v in getattr(r, split).items()} for r in (board, copy)]
         assert digits[0] == digits[1]
-    assert leaderboard.number(board["val"]["mae"]) == "37,881"  # the published board's row
+    assert pages.number(board.val["mae"]) == "37,881"  # the published board's row
 
 
 def test_render_retabulates_the_csv_with_todays_references_and_trains_nothing(tmp_path, one_entry):
     old = pd.DataFrame(seed_rows("jena_lstm16", [2.468], {"data": "jena"}))
     old = old.drop(columns=["reference_source", "threads", "unit"]).assign(reference=2.55)
     old.to_csv(tmp_path / "leaderboard.csv", index=False)
-    assert leaderboard.build(mode="render", out=tmp_path) == {}
+    assert runner.build(mode="render", out=tmp_path) == {}
     table = (tmp_path / "LEADERBOARD.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith("| jena_lstm16 |"))
     assert "| 2.53 [1] | 2.468 |" in row  # the deck's number, cited; the run's as measured
@@ -331,4 +329,4 @@ def test_render_retabulates_the_csv_with_todays_references_and_trains_nothing(tm
 
 def test_render_without_a_board_is_one_error(tmp_path, one_entry):
     with pytest.raises(ConfigError, match="--render re-tabulates an existing board"):
-        leaderboard.build(mode="render", out=tmp_path)
+        runner.build(mode="render", out=tmp_path)

@@ -6,7 +6,7 @@
 Each entry is trained from scratch (``--reuse`` keeps runs that already finished; ``--collect``
 trains nothing and lists entries without a finished run as not measured; ``--render`` only
 writes LEADERBOARD.md and its figures again from leaderboard.csv), its ``metrics.json``
-read back, and both files written atomically (`seqlab.compare.leaderboard`). ``--only`` and
+read back, and both files written atomically (`seqlab.compare.runner`). ``--only`` and
 ``--entry`` run part of the board and keep the other entries' rows of the csv in ``--out``.
 
 Every entry runs with ``--seeds`` seeds (42, 43, …; the table shows mean ± std) unless its run on
@@ -24,7 +24,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from seqlab.compare.leaderboard import SINGLE_SEED_AFTER, build
+from seqlab.compare.runner import SINGLE_SEED_AFTER, build
 from seqlab.errors import SeqlabError, print_error
 from seqlab.run.compose import ROOT
 

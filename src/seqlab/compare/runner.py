@@ -1,0 +1,255 @@
+"""Building the leaderboard: every entry trained with its seeds (or its finished runs read back),
+several at a time, longest first; then the pages written (`seqlab.compare.board`).
+
+Entries whose ``leaderboard.long`` says why they need more than the CPU budget are listed, not
+run, unless asked; an entry's ``leaderboard.prepare`` command (pretrained word vectors) runs
+before it. Every entry runs with several seeds unless its single run took longer than
+``SINGLE_SEED_AFTER`` on the last board; each command carries the thread count it ran with.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from seqlab.compare.board import COLUMNS, OLD_COMMANDS, publish_board, publish_csv, render
+from seqlab.compare.entries import RUNS, command, entries, references
+from seqlab.errors import ConfigError
+from seqlab.run.compose import ROOT
+from seqlab.run.record import RunRecord
+
+# (entry, its leaderboard block, seed, run folder)
+Job = tuple[str, dict[str, Any], int, Path]
+# an entry whose single run took longer than this on the last board runs with one seed only:
+# 400 s keeps a from-scratch board under 3 h on 2 cores (600 s did not; README, Results)
+SINGLE_SEED_AFTER = 400.0
+
+
+def plan(
+    found: list[tuple[str, dict[str, Any]]],
+    seeds: int,
+    run_long: bool,
+    last_fit: dict[str, float] | None = None,
+    single_seed_after: float = SINGLE_SEED_AFTER,
+) -> tuple[list[Job], dict[str, dict[str, str]]]:
+    """The runs to make (each entry with seeds 42, 43, …) and, per data set, the long entries
+    left out with their reason (all run when ``run_long``).
+
+    An entry whose run took ``single_seed_after`` seconds or more on the last board
+    (``last_fit``, from `last_fit_times`) gets one seed, so that the spread of the short entries
+    does not cost the long ones' hours; an entry the last board lacks gets every seed.
+    """
+    jobs: list[Job] = []
+    long: dict[str, dict[str, str]] = {}
+    for name, board in found:
+        if board.get("long") and not run_long:
+            long.setdefault(board["data"], {})[name] = board["long"]
+            continue
+        slow = (last_fit or {}).get(name, 0.0) >= single_seed_after
+        for seed in range(42, 42 + (1 if slow else seeds)):
+            jobs.append((name, board, seed, RUNS / name / f"seed{seed}"))
+    return jobs, long
+
+
+def last_fit_times(board_csv: Path) -> dict[str, float]:
+    """Each entry's longest fit time (seconds) on the board in ``board_csv``, if there is one."""
+    if not board_csv.exists():
+        return {}
+    last = pd.read_csv(board_csv)
+    if "fit_s" not in last:
+        return {}
+    return last.groupby("entry")["fit_s"].max().dropna().to_dict()
+
+
+def longest_first(jobs: list[tuple], board_csv: Path) -> list[int]:
+    """Order in which to start ``jobs``: longest fit time on the last board first, so that with
+    several workers the long entries do not start last and run alone at the end. Entries the
+    last board lacks go first, as their length is unknown."""
+    known = last_fit_times(board_csv)
+    return sorted(range(len(jobs)), key=lambda i: -known.get(jobs[i][0], float("inf")))
+
+
+def run(
+    name: str, seed: int, run_dir: Path, mode: str, threads: int, prepare: str | None = None
+) -> tuple[dict[str, Any] | None, str]:
+    """Metrics of one entry and seed (None: not run or failed) and the command that reproduces
+    them; ``mode`` is ``fresh``, ``reuse`` or ``collect``. ``prepare`` (the entry's
+    ``leaderboard.prepare``) is a command that makes what the run starts from, such as
+    pretrained word vectors; it runs first. The run is the printed command, plus where it writes
+    (replacing what that folder held) and no progress bar; a finished run read back keeps the
+    thread count it recorded."""
+    done = (run_dir / "metrics.json").exists()
+    if mode == "collect" and not done:
+        return None, command(name, [seed], threads, prepare)
+    if mode == "fresh" or not done:
+        line = command(name, [seed], threads, prepare)
+        args = [
+            sys.executable,
+            "train.py",
+            f"experiment={name}",
+            f"threads={threads}",
+            f"seed={seed}",
+            f"hydra.run.dir={run_dir}",
+            "overwrite=true",  # the entry's own folder: a failed or earlier run is replaced
+            "callbacks.rich_progress_bar=null",
+        ]
+        # the preparing command's threads; the training run's are its threads= option
+        env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": str(threads)}
+        (run_dir / "metrics.json").unlink(missing_ok=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        print(f"[leaderboard] {line}", flush=True)
+        started = time.perf_counter()
+        with (run_dir / "train.log").open("w") as log:
+            first = prepare.split() if prepare else []
+            if first[:1] == ["python"]:
+                first[0] = sys.executable  # the same interpreter as the training runs
+            for step in [first, args] if first else [args]:
+                code = subprocess.run(step, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                if code.returncode:
+                    break
+        took = time.perf_counter() - started
+        if code.returncode:
+            print(f"[leaderboard] FAILED {line} (see {run_dir / 'train.log'})", flush=True)
+            return None, line
+        print(f"[leaderboard] done {line} in {took / 60:.1f} min", flush=True)
+    record = RunRecord.read(run_dir)
+    ran_with = record.threads or threads  # runs made before threads= omit it
+    return record, command(name, [seed], ran_with, prepare)
+
+
+def data_file(record: RunRecord) -> str | None:
+    """Which file and features a run read, where its data set has several forms (Jena: the
+    canonical file or the mirror's hourly extract), from its metrics.json."""
+    source = record.data_source or {}
+    if "form" not in source:
+        return None
+    features = source.get("features") or []
+    return f"{Path(str(source.get('file', ''))).name}: {source['form']}, {len(features)} features"
+
+
+def rows(name: str, board: dict[str, Any], record: RunRecord, command: str) -> list[dict]:
+    """leaderboard.csv's rows of one run: one per split and metric, with the entry's reference
+    and its source."""
+    reference = references(name, board.get("reference"))
+    out = []
+    for key, value in record.metrics().items():
+        split, _, metric = key.partition("/")
+        ref = reference.get(key, {})
+        out.append(
+            {
+                "data": board["data"],
+                "entry": name,
+                "model": record.model,
+                "split": split,
+                "metric": metric,
+                "value": value,
+                "unit": record.unit,
+                "reference": ref.get("value"),
+                "reference_source": ref.get("source"),
+                **record.costs(),
+                "device": record.device,
+                "seed": record.seed,
+                "threads": record.threads,
+                "data_file": data_file(record),
+                "command": command,
+            }
+        )
+    return out
+
+
+def build(
+    only: str | None = None,
+    seeds: int = 3,
+    jobs: int = 1,
+    run_long: bool = False,
+    mode: str = "fresh",
+    out: Path = ROOT,
+    names: list[str] | None = None,
+    single_seed_after: float = SINGLE_SEED_AFTER,
+) -> dict[str, list[str]]:
+    """Run (``mode`` ``fresh``, ``reuse`` or ``collect``: see `run`) every entry (of data set
+    ``only``, or the ``names`` given), ``jobs`` at a time with ``cpus / jobs`` threads each,
+    longest first, ``seeds`` seeds each unless its last run took ``single_seed_after`` seconds or
+    more, and write LEADERBOARD.md and leaderboard.csv to ``out`` (rows of entries not run this
+    time are kept from the csv there). Returns the entries without a result, per data set."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    everything = entries(None)
+    found = [
+        (name, board)
+        for name, board in everything
+        if (only is None or board["data"] == only) and (not names or name in names)
+    ]
+    if names and (unknown := sorted(set(names) - {name for name, _ in found})):
+        raise ConfigError(
+            f"no leaderboard entry {unknown} (of data set {only})"
+            if only
+            else f"no leaderboard entry {unknown}: entries are conf/experiment/*.yaml"
+        )
+    board_csv = out / "leaderboard.csv"
+    if mode == "render":
+        return render(board_csv, everything, out)
+    planned, long = plan(found, seeds, run_long, last_fit_times(board_csv), single_seed_after)
+    started = time.perf_counter()
+    reused = [j[0] for j in planned if mode != "fresh" and (j[3] / "metrics.json").exists()]
+    order = longest_first(planned, board_csv)
+
+    def run_job(i: int) -> tuple[dict[str, Any] | None, str]:
+        name, board, seed, run_dir = planned[i]
+        return run(name, seed, run_dir, mode, threads, board.get("prepare"))
+
+    with ThreadPoolExecutor(jobs) as pool:
+        finished = dict(zip(order, pool.map(run_job, order), strict=True))
+    results = [finished[i] for i in range(len(planned))]
+    minutes = (time.perf_counter() - started) / 60
+    table: list[dict] = []
+    missing: dict[str, list[str]] = {}
+    for (name, board, _, _), (record, line) in zip(planned, results, strict=True):
+        if record is None:
+            missing.setdefault(board["data"], [])
+            if name not in missing[board["data"]]:
+                missing[board["data"]].append(name)
+        else:
+            table += rows(name, board, record, line)
+    frame = pd.DataFrame(table, columns=COLUMNS)
+    kept = pd.DataFrame(columns=COLUMNS)
+    if (only or names) and board_csv.exists():  # keep the rows of entries not run this time
+        old = pd.read_csv(board_csv)
+        kept = old[~old["entry"].isin([name for name, _ in found])]
+        frame = pd.concat([kept, frame], ignore_index=True)
+    frame = publish_csv(frame, everything, board_csv)
+    per_run = frame.drop_duplicates(["entry", "seed"])["fit_s"].sum() / 60
+    if mode == "fresh":
+        note = (
+            f"This build trained every listed entry from scratch in {minutes:.0f} min of wall "
+            f"time, {jobs} at a time with {threads} thread(s) each "
+            f"(`scripts/leaderboard.py --jobs {jobs} --seeds {seeds}`)."
+        )
+        if len(kept):
+            note = note.replace("every listed entry", f"{len(found)} entries", 1)
+    else:
+        trained = sorted(
+            {j[0] for j in planned} - set(reused) - {n for v in missing.values() for n in v}
+        )
+        note = f"This build tabulated {len(reused)} finished runs (`--reuse`/`--collect`)"
+        if trained:
+            note += f" and trained {', '.join(trained)} in {minutes:.0f} min of wall time"
+        note += "; each run's timings were measured when it ran, possibly beside other jobs."
+    if len(kept):
+        note += f" The rows of the {kept['entry'].nunique()} other entries are kept from the "
+        note += "previous leaderboard.csv, as their runs measured them."
+        if not kept["command"].astype(str).str.contains(" threads=").all():
+            note += f" {OLD_COMMANDS}"
+    note += (
+        f" The runs' fit times (training with validation, from each metrics.json) add up to "
+        f"{per_run:.0f} min."
+    )
+    publish_board(frame, everything, out, note, missing, long)
+    print(f"[leaderboard] {len(frame)} rows → LEADERBOARD.md, leaderboard.csv ({minutes:.1f} min)")
+    return missing
