@@ -9,7 +9,7 @@ import pytest
 
 import seqlab.nets
 from seqlab.errors import ConfigError
-from seqlab.nets.base import SequenceNet, per_step_incompatibility
+from seqlab.nets.base import NetInput, SequenceNet, per_step_incompatibility
 from seqlab.nets.conv import WaveNet
 from seqlab.nets.seq2seq import Seq2Seq
 from tests.nets.test_shapes import jena_spec
@@ -27,9 +27,10 @@ def all_nets() -> list[type[SequenceNet]]:
 
 
 @pytest.mark.parametrize("net", all_nets(), ids=lambda net: net.__name__)
-def test_reads_lengths_is_declared_by_exactly_the_nets_whose_forward_takes_them(net):
-    takes = "lengths" in inspect.signature(net.forward).parameters
-    assert net.reads_lengths == takes
+def test_every_net_takes_one_net_input_whatever_the_task(net):
+    """One call for every task: ``net(NetInput(...))``; a net reads the fields it uses."""
+    parameters = list(inspect.signature(net.forward).parameters.values())[1:]
+    assert [p.annotation for p in parameters] in (["NetInput"], [NetInput]), parameters
 
 
 def test_per_step_is_checked_for_the_class_attribute_and_for_the_option():

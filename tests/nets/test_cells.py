@@ -7,6 +7,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from seqlab.cli.train import train
 from seqlab.errors import ConfigError
 from seqlab.nets import cells
+from seqlab.nets.base import NetInput
 from seqlab.nets.cells import ScratchStack
 from seqlab.nets.charlm import CharLM
 from seqlab.nets.recurrent import Recurrent, recurrent_stack
@@ -92,7 +93,9 @@ def test_recurrent_nets_read_padded_batches_alike_on_both_paths(cell, pool):
     scratch = Recurrent(spec, **options, impl="scratch").double()
     scratch.load_state_dict(fused.state_dict())
     x = torch.randn(4, 7, 3, dtype=torch.float64)
-    torch.testing.assert_close(scratch(x, LENGTHS), fused(x, LENGTHS), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(
+        scratch(x, lengths=LENGTHS), fused(x, lengths=LENGTHS), rtol=1e-10, atol=1e-12
+    )
     torch.testing.assert_close(scratch(x), fused(x), rtol=1e-10, atol=1e-12)
 
 
@@ -115,9 +118,9 @@ def test_scratch_charlm_carries_its_state_across_pieces():
     net = CharLM(spec, cell="peephole_lstm", embedding_dim=4, hidden_size=6, impl="scratch")
     net.eval()
     tokens = torch.randint(0, 11, (2, 9))
-    whole, _ = net(tokens)
-    first, state = net(tokens[:, :4])
-    second, _ = net(tokens[:, 4:], state)
+    whole, _ = net(NetInput(tokens))
+    first, state = net(NetInput(tokens[:, :4]))
+    second, _ = net(NetInput(tokens[:, 4:], state=state))
     torch.testing.assert_close(torch.cat([first, second], dim=1), whole)
 
 
@@ -125,9 +128,9 @@ def test_weight_drop_reaches_the_scratch_cells_in_training_only():
     spec = TaskSpec("t", "classification", "real", 3, 2)
     net = Recurrent(spec, cell="gru", hidden_size=5, weight_drop=0.5, impl="scratch")
     x = torch.randn(2, 6, 3)
-    assert not torch.equal(net(x), net(x))
+    assert not torch.equal(net(NetInput(x)), net(NetInput(x)))
     net.eval()
-    assert torch.equal(net(x), net(x))
+    assert torch.equal(net(NetInput(x)), net(NetInput(x)))
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ import torch
 
 from seqlab.cli.train import train
 from seqlab.errors import ConfigError
+from seqlab.nets.base import NetInput
 from seqlab.nets.encdec import EncoderDecoder
 from tests.helpers import compose_train
 from tests.nets.test_forecasting_nets import spec
@@ -16,13 +17,13 @@ def test_attention_weights_cover_the_window_and_sum_to_one(attention):
     torch.manual_seed(0)
     net = EncoderDecoder(spec(horizon=5, covariates=2), hidden_size=8, attention=attention)
     x, future = torch.randn(3, 20, 3), torch.randn(3, 5, 2)
-    assert net(x, future).shape == (3, 5)
+    assert net(NetInput(x, future=future)).shape == (3, 5)
     weights = net.attention_map()
     assert weights.shape == (3, 5, 20) and bool((weights >= 0).all())
     assert torch.allclose(weights.sum(dim=-1), torch.ones(3, 5))
     early = x.clone()
     early[:, 0] += 3.0  # the first step reaches the forecast through attention, not only the state
-    assert not torch.allclose(net(early, future), net(x, future))
+    assert not torch.allclose(net(NetInput(early, future=future)), net(NetInput(x, future=future)))
 
 
 def test_without_attention_the_net_is_the_one_it_was():

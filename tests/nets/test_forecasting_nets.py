@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from seqlab.errors import ConfigError
+from seqlab.nets.base import NetInput
 from seqlab.nets.baselines import Naive
 from seqlab.nets.conv import ConvGRU, WaveNet
 from seqlab.nets.encdec import EncoderDecoder
@@ -33,13 +34,13 @@ def test_weight_drop_masks_recurrent_weights_in_training_only(cell):
     assert list(net.state_dict()) == list(plain.state_dict())  # same names, same checkpoints
     x = torch.randn(4, 20, 3)
     net.train()
-    assert not torch.equal(net(x), net(x))  # a fresh mask every forward pass
-    net(x).sum().backward()
+    assert not torch.equal(net(NetInput(x)), net(NetInput(x)))  # a fresh mask every forward pass
+    net(NetInput(x)).sum().backward()
     assert net.rnn.weight_hh_l0.grad.abs().sum() > 0  # gradients reach the raw weights
     net.eval()
     plain.load_state_dict(net.state_dict())
     plain.eval()
-    assert torch.equal(net(x), plain(x))  # evaluation uses the full weights
+    assert torch.equal(net(NetInput(x)), plain(NetInput(x)))  # evaluation uses the full weights
 
 
 def test_seasonal_naive_copies_the_same_weekday():
@@ -51,7 +52,7 @@ def test_seasonal_naive_copies_the_same_weekday():
 
 def test_seq2seq_forecasts_at_every_step():
     net = Seq2Seq(spec(horizon=14), cell="gru", hidden_size=8)
-    assert net.per_step and net(torch.randn(2, 20, 3)).shape == (2, 20, 8)
+    assert net.per_step and net(NetInput(torch.randn(2, 20, 3))).shape == (2, 20, 8)
     with pytest.raises(ConfigError, match="continue its input series"):
         check_compatible(Seq2Seq, spec(lead=24))
     with pytest.raises(ConfigError, match="model.bidirectional=true: .* reads forwards"):
@@ -64,7 +65,7 @@ def test_conv_gru_halves_the_sequence_and_wavenet_is_causal():
     x = torch.randn(1, 20, 3)
     later = x.clone()
     later[:, 10:] += 1.0
-    out, out_later = net(x), net(later)
+    out, out_later = net(NetInput(x)), net(NetInput(later))
     assert out.shape == (1, 20, 4)
     assert torch.equal(out[:, :10], out_later[:, :10])  # no step sees ahead
     assert WaveNet(spec(), filters=4)(x).shape == (1, 4)
@@ -82,11 +83,11 @@ def test_encoder_decoder_teacher_forcing_and_own_forecasts():
     torch.manual_seed(0)
     net = EncoderDecoder(spec(horizon=5, covariates=2), hidden_size=8, teacher_forcing=1.0)
     x, future, truth = torch.randn(3, 20, 3), torch.randn(3, 5, 2), torch.randn(3, 5)
-    own = net(x, future)
+    own = net(NetInput(x, future=future))
     assert own.shape == (3, 5)
-    forced = net(x, future, truth)
+    forced = net(NetInput(x, future=future, teacher=truth))
     assert not torch.allclose(own[:, 1:], forced[:, 1:])  # steps 2+ read the truth
     assert torch.allclose(own[:, 0], forced[:, 0])  # step 1 reads the last observation
     # the known future covariates steer the forecast
-    assert not torch.allclose(own, net(x, torch.zeros_like(future)))
+    assert not torch.allclose(own, net(NetInput(x, future=torch.zeros_like(future))))
     assert net.teacher_ratio(0) == 1.0 and net.teacher_ratio(10) < 0.6

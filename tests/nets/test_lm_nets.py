@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from seqlab.errors import ConfigError, SeqlabError
+from seqlab.nets.base import NetInput
 from seqlab.nets.charlm import CharLM
 from seqlab.nets.dilated import DilatedConvLSTM
 from seqlab.nets.recurrent import Recurrent
@@ -24,10 +25,10 @@ SPEC = TaskSpec("verne", "language_model", "tokens", input_size=11, output_size=
 def test_pieces_with_carried_state_equal_the_whole_sequence(net):
     net.eval()
     tokens = torch.randint(0, 11, (2, 13))
-    whole, _ = net(tokens)
-    first, state = net(tokens[:, :5])
-    second, state = net(tokens[:, 5:12], state)
-    last, _ = net(tokens[:, 12:], state)  # one token at a time, as in generation
+    whole, _ = net(NetInput(tokens))
+    first, state = net(NetInput(tokens[:, :5]))
+    second, state = net(NetInput(tokens[:, 5:12], state=state))
+    last, _ = net(NetInput(tokens[:, 12:], state=state))  # one token at a time, as in generation
     assert whole.shape == (2, 13, net.output_size)
     assert torch.allclose(torch.cat([first, second, last], dim=1), whole, atol=1e-5)
 
@@ -37,8 +38,8 @@ def test_dilated_stack_is_causal():
     tokens = torch.randint(0, 11, (1, 10))
     changed = tokens.clone()
     changed[0, 7] = (changed[0, 7] + 1) % 11
-    a, _ = net(tokens)
-    b, _ = net(changed)
+    a, _ = net(NetInput(tokens))
+    b, _ = net(NetInput(changed))
     assert torch.allclose(a[:, :7], b[:, :7]) and not torch.allclose(a[:, 7:], b[:, 7:])
 
 

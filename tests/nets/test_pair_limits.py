@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from seqlab.errors import ConfigError
+from seqlab.nets.base import NetInput
 from seqlab.nets.conv import Conv1DStack, ConvGRU, WaveNet, stack_length
 from seqlab.nets.dense import Dense, Linear
 from seqlab.nets.text import BagOfWords
@@ -41,20 +42,20 @@ def test_conv1d_refuses_windows_shorter_than_its_kernels_naming_both_fixes():
     assert "\n" not in message
     # both fixes build and run
     _, net, _ = build_network(partial(Conv1DStack, kernel_sizes=[12, 6, 3]), CHICAGO)
-    assert net(torch.randn(2, 56, 1)).shape == (2, 8)
+    assert net(NetInput(torch.randn(2, 56, 1))).shape == (2, 8)
     _, net, _ = build_network(Conv1DStack, replace(CHICAGO, sequence_length=69))
-    assert net(torch.randn(2, 69, 1)).shape == (2, 8)
+    assert net(NetInput(torch.randn(2, 69, 1))).shape == (2, 8)
 
 
 def test_conv_nets_pad_texts_shorter_than_their_kernels():
     adapter, net, head = build_network(Conv1DStack, TEXT, embedding_dim=4)
     assert net.min_length == 69
     ids = torch.randint(1, 100, (3, 7))  # a batch of 7-word reviews
-    assert head(net(adapter(ids))).shape == (3, 1)
+    assert head(net(NetInput(adapter(ids)))).shape == (3, 1)
     padded = torch.nn.functional.pad(ids, (0, 62))  # the padding id's embedding is zero
-    assert torch.allclose(net(adapter(ids)), net(adapter(padded)))
+    assert torch.allclose(net(NetInput(adapter(ids))), net(NetInput(adapter(padded))))
     _, gru, _ = build_network(ConvGRU, TEXT, embedding_dim=4)
-    assert gru(adapter(ids[:, :2])).shape == (3, gru.output_size)
+    assert gru(NetInput(adapter(ids[:, :2]))).shape == (3, gru.output_size)
 
 
 @pytest.mark.parametrize("net", [Dense, Linear])

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from seqlab.errors import ConfigError
+from seqlab.nets.base import NetInput
 from seqlab.nets.baselines import Naive
 from seqlab.nets.conv import Conv1DStack
 from seqlab.nets.dense import Dense
@@ -47,7 +48,7 @@ def test_recurrent_features(cell, layers, bidirectional):
     net = Recurrent(
         jena_spec(6), cell=cell, hidden_size=8, num_layers=layers, bidirectional=bidirectional
     )
-    out = net(torch.randn(5, 120, 6))
+    out = net(NetInput(torch.randn(5, 120, 6)))
     assert out.shape == (5, net.output_size) == (5, 16 if bidirectional else 8)
 
 
@@ -57,7 +58,7 @@ def test_bidirectional_features_read_both_directions():
     x = torch.randn(2, 10, 3)
     changed_first = x.clone()
     changed_first[:, 0] += 5
-    out, out_changed = net(x), net(changed_first)
+    out, out_changed = net(NetInput(x)), net(NetInput(changed_first))
     # the backward direction's final state is the one that has just read step 0
     assert not torch.allclose(out[:, 4:], out_changed[:, 4:])
 
@@ -94,7 +95,7 @@ def test_padded_batches_equal_packed_sequences(cell, bidirectional):
     x = torch.randn(3, 6, 3, requires_grad=True)
     lengths = torch.tensor([6, 2, 4])
     padded = torch.where(torch.arange(6)[None, :, None] < lengths[:, None, None], x, 99.0)
-    ours = net(padded, lengths)
+    ours = net(NetInput(padded, lengths=lengths))
     packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, True, enforce_sorted=False)
     _, state = net.rnn(packed)
     hidden = state[0] if cell == "lstm" else state
@@ -112,10 +113,10 @@ def test_max_pooling_reads_only_the_true_steps():
     x = torch.randn(2, 5, 3)
     padded = x.clone()
     padded[1, 2:] = 99.0
-    both = net(padded, torch.tensor([5, 2]))
+    both = net(NetInput(padded, lengths=torch.tensor([5, 2])))
     assert both.shape == (2, 8)
-    assert torch.allclose(both[1], net(x[1:, :2])[0], atol=1e-6)
-    assert torch.allclose(both[0], net(x[:1])[0], atol=1e-6)
+    assert torch.allclose(both[1], net(NetInput(x[1:, :2]))[0], atol=1e-6)
+    assert torch.allclose(both[0], net(NetInput(x[:1]))[0], atol=1e-6)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -131,8 +132,8 @@ def test_one_hot_tokens_folded_into_a_lookup_compute_the_same_net(cell, bidirect
     embedding = folded.one_hot_input(7)
     ids = torch.tensor([[3, 1, 6, 0, 0], [2, 2, 5, 4, 1]])
     for lengths in (None, torch.tensor([3, 5])):
-        ours = folded(embedding(ids), lengths)
-        reference = dense(torch.nn.functional.one_hot(ids, 7).float(), lengths)
+        ours = folded(embedding(ids), lengths=lengths)
+        reference = dense(torch.nn.functional.one_hot(ids, 7).float(), lengths=lengths)
         assert torch.allclose(ours, reference, atol=1e-6)
         ours.square().sum().backward()
         reference.square().sum().backward()

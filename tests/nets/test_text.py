@@ -2,6 +2,7 @@ import math
 
 import torch
 
+from seqlab.nets.base import NetInput
 from seqlab.nets.text import BagOfWords, TextCNN
 from seqlab.spec import TaskSpec
 
@@ -22,6 +23,6 @@ def test_text_cnn_leaves_the_windows_in_padding_out_of_the_max():
     x = torch.randn(2, 5, 3)
     padded = x.clone()
     padded[1, 2:] = 99.0  # garbage beyond the second text's length
-    features = net.eval()(padded, torch.tensor([5, 2]))
-    assert torch.allclose(features[1], net(x[1:, :2])[0], atol=1e-6)
-    assert torch.allclose(features[0], net(x[:1])[0], atol=1e-6)
+    features = net.eval()(NetInput(padded, lengths=torch.tensor([5, 2])))
+    assert torch.allclose(features[1], net(NetInput(x[1:, :2]))[0], atol=1e-6)
+    assert torch.allclose(features[0], net(NetInput(x[:1]))[0], atol=1e-6)

@@ -8,6 +8,7 @@ from torch import nn
 
 from seqlab.cli.train import train
 from seqlab.errors import ConfigError, SeqlabError
+from seqlab.nets.base import NetInput
 from seqlab.nets.transformer import Transformer
 from seqlab.spec import TaskSpec
 from seqlab.tasks.classification import ClassificationTask
@@ -49,7 +50,7 @@ def test_a_language_model_returns_features_at_every_step_and_its_context():
     tokens = torch.randint(0, 9, (4, 6))
     features, context = net(CHARS, max_length=4)(tokens[:, :3])
     assert features.shape == (4, 3, 8) and torch.equal(context, tokens[:, :3])
-    _, context = net(CHARS, max_length=4)(tokens[:, 3:], tokens[:, :3])
+    _, context = net(CHARS, max_length=4)(tokens[:, 3:], state=tokens[:, :3])
     assert torch.equal(context, tokens[:, -3:])  # the last max_length - 1 tokens
 
 
@@ -60,12 +61,12 @@ def test_padding_does_not_reach_a_texts_features(pool):
     batch = torch.zeros(3, 7, 8)
     for row, text in enumerate(texts):
         batch[row, : text.shape[1]] = text
-    padded = model(batch, lengths=torch.tensor([7, 3, 5]))
+    padded = model(NetInput(batch, lengths=torch.tensor([7, 3, 5])))
     noisy = batch.clone()
     noisy[1, 3:], noisy[2, 5:] = 100.0, -100.0  # different padding: the same features
-    alone = torch.cat([model(text) for text in texts])
+    alone = torch.cat([model(NetInput(text)) for text in texts])
     assert torch.allclose(padded, alone, atol=1e-5)
-    assert torch.allclose(model(noisy, lengths=torch.tensor([7, 3, 5])), alone, atol=1e-5)
+    assert torch.allclose(model(NetInput(noisy, lengths=torch.tensor([7, 3, 5]))), alone, atol=1e-5)
 
 
 def test_a_classifiers_logits_do_not_depend_on_padding():
@@ -89,12 +90,12 @@ def test_the_causal_mask_keeps_later_inputs_out_of_earlier_steps(spec, options):
         x = torch.randint(0, 9, (2, 6))
         changed = x.clone()
         changed[:, 4:] = (x[:, 4:] + 1) % 9
-        before, after = model(x)[0], model(changed)[0]
+        before, after = model(NetInput(x))[0], model(NetInput(changed))[0]
     else:
         x = torch.randn(2, 12, 5)
         changed = x.clone()
         changed[:, 4:] += 5.0
-        before, after = model(x), model(changed)
+        before, after = model(NetInput(x)), model(NetInput(changed))
     assert torch.allclose(before[:, :4], after[:, :4], atol=1e-6)
     assert not torch.allclose(before[:, 4:], after[:, 4:], atol=1e-3)
 
@@ -102,11 +103,11 @@ def test_the_causal_mask_keeps_later_inputs_out_of_earlier_steps(spec, options):
 def test_generation_token_by_token_sees_what_the_whole_window_sees():
     model = net(CHARS)
     tokens = torch.randint(0, 9, (1, 6))
-    whole, _ = model(tokens)
-    features, context = model(tokens[:, :2])
+    whole, _ = model(NetInput(tokens))
+    features, context = model(NetInput(tokens[:, :2]))
     steps = [features]
     for t in range(2, 6):
-        features, context = model(tokens[:, t : t + 1], context)
+        features, context = model(NetInput(tokens[:, t : t + 1], state=context))
         steps.append(features)
     assert torch.allclose(torch.cat(steps, dim=1), whole, atol=1e-5)
 

@@ -26,7 +26,7 @@ def test_the_last_states_gradient_is_the_read_out_weights(lengths):
     net = Recurrent(TaskSpec("t", "classification", "real", 3, 1), cell="rnn", impl="scratch")
     net.rnn.record = []
     w = torch.randn(net.output_size)
-    (net(torch.randn(3, 6, 3), lengths) @ w).sum().backward()
+    (net(torch.randn(3, 6, 3), lengths=lengths) @ w).sum().backward()
     [(layer, steps, seen)] = net.rnn.record
     grads = torch.stack([h.grad for h in steps], dim=1)
     curve = norms_by_distance(grads, seen)

@@ -91,11 +91,10 @@ def test_flattening_models_refuse_reviews_of_any_length_or_train_on_padded_ones(
     ids=["bilstm", "gru_max", "text_cnn"],
 )
 def test_masking_keeps_padding_out_of_the_logits(net):
-    """The task hands the true lengths to a net that declares ``reads_lengths``; the net masks
-    the padded steps (no packing), so words past a text's end change nothing."""
+    """The task hands the true lengths to every net (`NetInput.lengths`); these nets mask the
+    padded steps (no packing), so words past a text's end change nothing."""
     torch.manual_seed(0)
     task = ClassificationTask(net, TOKENS, torch.optim.Adam, embedding_dim=3).eval()
-    assert task.net.reads_lengths
     ids = torch.randint(1, 10, (2, 5))
     padded = ids.clone()
     padded[1, 2:] = 7  # words (not padding ids) past the second text's length
@@ -104,11 +103,10 @@ def test_masking_keeps_padding_out_of_the_logits(net):
     assert torch.allclose(logits[0], task(ids[:1])[0], atol=1e-6)
 
 
-def test_nets_that_read_no_lengths_get_none():
+def test_nets_that_read_no_lengths_ignore_them():
     task = ClassificationTask(
         partial(ConvGRU, hidden_size=4), TOKENS, torch.optim.Adam, embedding_dim=3
     )
-    assert not task.net.reads_lengths
     ids = torch.randint(1, 10, (2, 5))
     assert torch.equal(task(ids, torch.tensor([5, 2])), task(ids))
 

@@ -72,7 +72,7 @@ def epoch(
     dm.hparams.bucket = bucket
 
     def logits(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return model["head"](model["rnn"](model["embedding"](ids), lengths)).squeeze(-1)
+        return model["head"](model["rnn"](model["embedding"](ids), lengths=lengths)).squeeze(-1)
 
     started, steps, tokens, padded = time.perf_counter(), 0, 0, 0
     model.train()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -35,8 +36,30 @@ def per_step_incompatibility(spec: TaskSpec) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class NetInput:
+    """What every net receives, from every task, in one call: ``net(NetInput(x, ...))``.
+
+    ``x`` is the window, ``(batch, time, features)`` (token ids ``(batch, time)`` for a net that
+    reads tokens). Beside it a task passes what it knows, and a net reads what it uses:
+    ``lengths``, the true lengths of right-padded sequences (texts), so padding never reaches
+    the features; ``future``, the known covariates of each target step, and, in training,
+    ``teacher``, the targets for teacher forcing at training ``epoch`` (encoder–decoders);
+    ``state``, what a language model carried from the previous batch or generation step.
+    """
+
+    x: torch.Tensor
+    lengths: torch.Tensor | None = None
+    future: torch.Tensor | None = None
+    teacher: torch.Tensor | None = None
+    epoch: int = 0
+    state: Any = None
+
+
 class SequenceNet(nn.Module):
-    """Base of the architectures: ``forward(x)`` maps ``(batch, time, features)`` to features.
+    """Base of the architectures: ``forward(NetInput)`` maps the window ``inputs.x``,
+    ``(batch, time, features)``, to features ``(batch, output_size)``; a language model's net
+    returns ``(features at every step, state)``.
 
     ``output_size`` is the width of those features; the task puts a linear head on top, unless
     ``predicts_targets`` says the net already returns predictions (the baselines).
@@ -49,21 +72,24 @@ class SequenceNet(nn.Module):
     # a net may offer it as an option instead (``model.per_step``, WaveNet). Either way the data
     # must let the task score every step (`per_step_incompatibility`).
     per_step: bool = False
-    # reads_lengths: ``forward(x, lengths=...)`` takes the true lengths of right-padded sequences
-    # (texts), so padding never reaches the features; other nets read the padding as steps.
-    reads_lengths: bool = False
-    # reads_future: ``forward(x, future, teacher, epoch)`` with the known future covariates of
-    # each target step and, in training, the targets for teacher forcing (encoder–decoders).
-    reads_future: bool = False
     # fixed_length: the net's weights depend on the number of steps (it flattens the window), so
     # every sample must have the spec's ``sequence_length`` steps; texts of any length will not do
     fixed_length: bool = False
-    # carries_state (language models): the state ``forward(tokens, state)`` returns continues the
+    # carries_state (language models): the state ``forward`` returns continues the
     # text in the next batch, so the task may carry it (truncated BPTT). False: the net reads
     # fixed contexts (a transformer), its state only steps generation, and every window is
     # trained and scored on its own.
     carries_state: bool = True
     output_size: int
+
+    def __call__(self, inputs: NetInput | torch.Tensor, **fields: Any) -> Any:
+        """``net(NetInput(x, ...))``, as every task calls it; ``net(x)`` or ``net(x, lengths=…)``
+        is short for it (a notebook, a test)."""
+        if not isinstance(inputs, NetInput):
+            inputs = NetInput(inputs, **fields)
+        elif fields:
+            raise TypeError("give the fields of a NetInput in it, not beside it")
+        return super().__call__(inputs)
 
     @classmethod
     def check_options(cls, **options: Any) -> None:

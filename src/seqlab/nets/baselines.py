@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from seqlab.nets.base import SequenceNet
+from seqlab.nets.base import NetInput, SequenceNet
 from seqlab.spec import TaskSpec
 
 
@@ -38,8 +38,8 @@ class Naive(SequenceNet):
             reason = "it copies past target values, and this data set's inputs do not hold them"
         return reason
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, self.rows][:, :, self.target_index].flatten(1)
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        return inputs.x[:, self.rows][:, :, self.target_index].flatten(1)
 
 
 class Majority(SequenceNet):
@@ -64,5 +64,5 @@ class Majority(SequenceNet):
         """Point the logit at the majority of ``labels`` (0 / 1)."""
         self.logit.fill_(1.0 if labels.float().mean() > 0.5 else -1.0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logit.expand(len(x), self.output_size)
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        return self.logit.expand(len(inputs.x), self.output_size)

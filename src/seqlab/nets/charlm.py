@@ -7,7 +7,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from seqlab.nets.base import SequenceNet
+from seqlab.nets.base import NetInput, SequenceNet
 from seqlab.nets.recurrent import check_recurrent, recurrent_stack
 from seqlab.spec import TaskSpec
 
@@ -48,6 +48,6 @@ class CharLM(SequenceNet):
         self.dropout = nn.Dropout(dropout)
         self.output_size = hidden_size
 
-    def forward(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
-        features, state = self.rnn(self.dropout(self.embedding(tokens)), state)
+    def forward(self, inputs: NetInput) -> tuple[torch.Tensor, State]:
+        features, state = self.rnn(self.dropout(self.embedding(inputs.x)), inputs.state)
         return self.dropout(features), state

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import ConfigError
-from seqlab.nets.base import SequenceNet, per_step_incompatibility
+from seqlab.nets.base import NetInput, SequenceNet, per_step_incompatibility
 from seqlab.nets.recurrent import Recurrent, check_recurrent
 from seqlab.spec import TaskSpec
 
@@ -121,8 +121,9 @@ class Conv1DStack(SequenceNet):
         self.min_length = stack_length(kernel_sizes, pool_size)
         self.output_size = channels
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(pad_to_length(x, self.min_length).transpose(1, 2)).mean(dim=2)
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        x = pad_to_length(inputs.x, self.min_length)
+        return self.layers(x.transpose(1, 2)).mean(dim=2)
 
 
 class ConvGRU(SequenceNet):
@@ -167,9 +168,9 @@ class ConvGRU(SequenceNet):
         )
         self.output_size = self.gru.output_size
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = pad_to_length(x, self.min_length)
-        return self.gru(self.conv(x.transpose(1, 2)).transpose(1, 2))
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        x = pad_to_length(inputs.x, self.min_length)
+        return self.gru(NetInput(self.conv(x.transpose(1, 2)).transpose(1, 2)))
 
 
 class WaveNet(SequenceNet):
@@ -206,6 +207,6 @@ class WaveNet(SequenceNet):
         self.per_step = per_step
         self.output_size = filters
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.layers(x.transpose(1, 2)).transpose(1, 2)
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        features = self.layers(inputs.x.transpose(1, 2)).transpose(1, 2)
         return features if self.per_step else features[:, -1]

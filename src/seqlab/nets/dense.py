@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.nets.base import SequenceNet
+from seqlab.nets.base import NetInput, SequenceNet
 from seqlab.spec import TaskSpec
 
 
@@ -26,8 +26,8 @@ class Dense(SequenceNet):
         )
         self.output_size = units
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        return self.layers(inputs.x)
 
 
 class Linear(SequenceNet):
@@ -43,5 +43,5 @@ class Linear(SequenceNet):
         self.flatten = nn.Flatten()
         self.output_size = spec.sequence_length * spec.input_size
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.flatten(x)
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        return self.flatten(inputs.x)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from seqlab.nets.base import SequenceNet
+from seqlab.nets.base import NetInput, SequenceNet
 from seqlab.nets.recurrent import check_recurrent, recurrent_stack
 from seqlab.spec import TaskSpec
 
@@ -56,8 +56,9 @@ class DilatedConvLSTM(SequenceNet):
         self.dropout = nn.Dropout(dropout)
         self.output_size = hidden_size
 
-    def forward(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
-        x = self.embedding(tokens).transpose(1, 2)  # (batch, channels, time)
+    def forward(self, inputs: NetInput) -> tuple[torch.Tensor, State]:
+        x = self.embedding(inputs.x).transpose(1, 2)  # (batch, channels, time)
+        state = inputs.state
         buffers, lstm_state = state if state is not None else (None, None)
         kept = []
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):

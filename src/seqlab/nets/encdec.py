@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from seqlab.nets.attention import Attention, check_attention
-from seqlab.nets.base import SequenceNet
+from seqlab.nets.base import NetInput, SequenceNet
 from seqlab.nets.recurrent import ALL_CELLS, check_recurrent, recurrent_stack
 from seqlab.nets.regularization import drop_hidden_weights
 from seqlab.spec import TaskSpec
@@ -32,7 +32,6 @@ class EncoderDecoder(SequenceNet):
 
     task_kinds = frozenset({"forecasting"})
     predicts_targets = True
-    reads_future = True
 
     @classmethod
     def incompatibility(cls, spec: TaskSpec, **options: Any) -> str | None:
@@ -82,19 +81,17 @@ class EncoderDecoder(SequenceNet):
         """Probability of feeding the decoder the true previous value, at training ``epoch``."""
         return self.teacher_forcing * self.teacher_decay**epoch
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        future: torch.Tensor | None = None,
-        teacher: torch.Tensor | None = None,
-        epoch: int = 0,
-    ) -> torch.Tensor:
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        """The forecast of every horizon step; ``inputs.future`` (known covariates of each target
+        step) join each decoder step's input, ``inputs.teacher`` (training targets) replace
+        its previous forecast with probability `teacher_ratio` of ``inputs.epoch``."""
+        x, future, teacher = inputs.x, inputs.future, inputs.teacher
         memory, state = self.encoder(x)
         keys = None if self.attention is None else self.attention.keys(memory)
         weights = []
         previous = x[:, -1:, self.target_index]
         truth = None if teacher is None else teacher.view(len(x), self.horizon, self.width)
-        ratio = self.teacher_ratio(epoch)
+        ratio = self.teacher_ratio(inputs.epoch)
         outputs = []
         for step in range(self.horizon):
             known = [] if future is None else [future[:, step : step + 1]]

@@ -11,7 +11,7 @@ from torch import nn
 
 from seqlab.errors import ConfigError
 from seqlab.nets import cells
-from seqlab.nets.base import SequenceNet
+from seqlab.nets.base import NetInput, SequenceNet
 from seqlab.nets.cells import ScratchStack, reverse
 from seqlab.nets.regularization import drop_hidden_weights, flat_weights
 from seqlab.spec import TaskSpec
@@ -96,8 +96,6 @@ class Recurrent(SequenceNet):
     (`recurrent_stack`), which read ``lengths`` themselves.
     """
 
-    reads_lengths = True
-
     @classmethod
     def check_options(cls, **options: Any) -> None:
         check_recurrent(options, ALL_CELLS)
@@ -170,10 +168,11 @@ class Recurrent(SequenceNet):
             self._runners = (first, *self._runners[1:])
         return embedding
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """``lengths`` (batch,): true lengths of right-padded sequences; padding then never reaches
-        the state and the features are each sequence's own final state (see `_masked`; the
-        scratch cells mask their steps themselves)."""
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        """``inputs.lengths`` (batch,): true lengths of right-padded sequences; padding then never
+        reaches the state and the features are each sequence's own final state (see `_masked`;
+        the scratch cells mask their steps themselves)."""
+        x, lengths = inputs.x, inputs.lengths
         if lengths is None or not bool((lengths < x.size(1)).any()):
             lengths = None
         elif self.fused:

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from seqlab.errors import ConfigError
+from seqlab.nets.base import NetInput
 from seqlab.nets.recurrent import Recurrent
 from seqlab.spec import TaskSpec
 
@@ -21,7 +22,6 @@ class Seq2Seq(Recurrent):
     """
 
     per_step = True
-    reads_lengths = False  # every step is scored: windows of one length, no padding
 
     @classmethod
     def check_options(cls, **options: Any) -> None:
@@ -36,6 +36,8 @@ class Seq2Seq(Recurrent):
         self.check_options(**recurrent)
         super().__init__(spec, **recurrent)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs, _ = self.rnn(x)
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        """Features at every step (lengths are not read: every step is scored, windows of one
+        length have no padding)."""
+        outputs, _ = self.rnn(inputs.x)
         return self.output_dropout(outputs)

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqlab.nets.base import SequenceNet
+from seqlab.nets.base import NetInput, SequenceNet
 from seqlab.spec import TaskSpec
 
 
@@ -48,8 +48,8 @@ class BagOfWords(SequenceNet):
         self.layers = nn.Sequential(*layers)
         self.output_size = width
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        return self.layers(inputs.x)
 
 
 class TextCNN(SequenceNet):
@@ -58,8 +58,6 @@ class TextCNN(SequenceNet):
     The reference's sentiment CNN: Conv1D(250, 3, relu) → GlobalMaxPooling1D → Dense(250) →
     Dropout(0.2) → relu. With ``lengths`` the windows that lie in padding are left out of the max.
     """
-
-    reads_lengths = True
 
     def __init__(
         self,
@@ -75,7 +73,8 @@ class TextCNN(SequenceNet):
         self.dense = nn.Sequential(nn.Linear(filters, units), nn.Dropout(dropout), nn.ReLU())
         self.output_size = units
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, inputs: NetInput) -> torch.Tensor:
+        x, lengths = inputs.x, inputs.lengths
         short = self.kernel_size - x.shape[1]
         if short > 0:  # a text shorter than one window: pad it to one
             x = nn.functional.pad(x, (0, 0, 0, short))

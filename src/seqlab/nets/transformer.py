@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import ConfigError
-from seqlab.nets.base import SequenceNet
+from seqlab.nets.base import NetInput, SequenceNet
 from seqlab.spec import TaskSpec
 
 POSITIONS = ("sinusoidal", "learned")
@@ -36,9 +36,11 @@ class Transformer(SequenceNet):
       attention costs the square of the window's length, and Jena's 120 hourly steps as 20
       six-hour patches train many times faster. With ``per_step`` a causal mask makes the
       features of step ``t`` depend on steps ``<= t`` only, so every step can be scored.
-    - classification: ``reads_lengths``, so padded positions are masked out of attention and of
-      the pooling; a text's features do not depend on the padding its batch gave it.
-    - language modelling: a causal mask and features at every step, ``forward(tokens, state)``.
+    - classification: it reads ``NetInput.lengths``, so padded positions are masked out of
+      attention and of the pooling; a text's features do not depend on the padding its batch
+      gave it.
+    - language modelling: a causal mask and features at every step, ``NetInput.state`` the
+      context so far.
       There is no recurrent state to carry across batches (``carries_state = False``: the task
       scores every window on its own); the "state" is the last ``max_length - 1`` tokens, so that
       generation, one token at a time, sees the context a window would have.
@@ -49,7 +51,6 @@ class Transformer(SequenceNet):
 
     input_kinds = frozenset({"real", "tokens"})
     task_kinds = frozenset({"forecasting", "classification", "language_model"})
-    reads_lengths = True
     carries_state = False
 
     @classmethod
@@ -145,13 +146,12 @@ class Transformer(SequenceNet):
         mask = nn.Transformer.generate_square_subsequent_mask(steps, device=x.device)
         return self.encoder(h, mask=mask, src_key_padding_mask=padding, is_causal=True)
 
-    def forward(
-        self, x: torch.Tensor, state: Any = None, lengths: torch.Tensor | None = None
-    ) -> Any:
-        """Forecasting / classification: ``forward(x, lengths=...)`` → features. Language
-        modelling: ``forward(tokens, state)`` → (features at every step, the context so far)."""
+    def forward(self, inputs: NetInput) -> Any:
+        """Forecasting / classification: features (padding past ``inputs.lengths`` masked out).
+        Language modelling: (features at every step, the context so far as the state)."""
+        x, lengths = inputs.x, inputs.lengths
         if self.language_model:
-            return self._language_model(x, state)
+            return self._language_model(x, inputs.state)
         padding = None
         if lengths is not None and bool((lengths < x.shape[1]).any()):
             lengths = lengths.to(x.device).clamp(min=1)

@@ -16,7 +16,7 @@ from torchmetrics.classification import (
 )
 
 from seqlab.errors import SeqlabError
-from seqlab.nets.base import FitsLabels
+from seqlab.nets.base import FitsLabels, NetInput
 from seqlab.spec import TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network, check_compatible, net_class
@@ -29,8 +29,8 @@ class ClassificationTask(SeqlabTask):
     ``(ids, lengths, labels)`` for token sequences. Token ids reach the net as trainable
     embeddings (``embedding_dim``), as one-hot vectors (``one_hot=True``), or embeddings
     initialised from ``pretrained_embeddings`` (a file from ``scripts/pretrain_embeddings.py``,
-    matched word by word, optionally frozen). Nets that declare ``reads_lengths`` get the true
-    lengths, so they can skip the padding.
+    matched word by word, optionally frozen). Every net gets the true lengths (`NetInput`), so
+    those that read them skip the padding.
     """
 
     def __init__(
@@ -107,12 +107,7 @@ class ClassificationTask(SeqlabTask):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """One logit per text."""
-        features = self.adapter(x)
-        if self.net.reads_lengths and lengths is not None:
-            out = self.net(features, lengths=lengths)
-        else:
-            out = self.net(features)
-        return self.head(out).squeeze(-1)
+        return self.head(self.net(NetInput(self.adapter(x), lengths=lengths))).squeeze(-1)
 
     def forward_loss(
         self, batch: tuple[torch.Tensor, ...], split: str

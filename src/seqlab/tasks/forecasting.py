@@ -9,6 +9,7 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError
 
 from seqlab.errors import ConfigError
+from seqlab.nets.base import NetInput
 from seqlab.nets.baselines import Naive
 from seqlab.spec import TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
@@ -70,7 +71,7 @@ class WindowLevel(nn.Module):
             scale = recent.std(dim=1, unbiased=False, keepdim=True).clamp_min(MIN_SCALE)
         else:
             scale = torch.ones_like(loc)
-        base = loc[:, 0, self.outputs] if self.naive is None else self.naive(x)
+        base = loc[:, 0, self.outputs] if self.naive is None else self.naive(NetInput(x))
         x = x.clone()
         x[:, :, self.columns] = (values - loc) / scale
         return x, base, scale[:, 0, self.outputs]
@@ -86,9 +87,9 @@ class ForecastingTask(SeqlabTask):
     Three kinds of architecture are served. Most map a window to features (one forecast per
     window). A ``per_step`` net (seq2seq) forecasts the next ``horizon`` steps at every time step:
     it is trained on every step, the targets of the earlier steps being read off the window
-    itself, and scored on the last step's forecast. A ``reads_future`` net (encoder–decoder)
-    also gets the known future covariates of each target step and, in training, the true
-    targets for teacher forcing.
+    itself, and scored on the last step's forecast. Every net gets the known future covariates
+    of each target step and, in training, the true targets for teacher forcing (`NetInput`),
+    which an encoder–decoder reads.
 
     ``level`` (``task.level``): null feeds the net absolute levels; ``shift`` or ``window`` makes
     every net forecast relative to each window's own level (`WindowLevel`). The loss is computed
@@ -147,9 +148,8 @@ class ForecastingTask(SeqlabTask):
     def _forecast(
         self, x: torch.Tensor, future: torch.Tensor | None, teacher: torch.Tensor | None
     ) -> torch.Tensor:
-        if self.net.reads_future:
-            return self.head(self.net(x, future, teacher, self.current_epoch))
-        return self.head(self.net(x))
+        inputs = NetInput(x, future=future, teacher=teacher, epoch=self.current_epoch)
+        return self.head(self.net(inputs))
 
     def natural(self, y: torch.Tensor) -> torch.Tensor:
         """Standardised values back to the target's own units."""
@@ -198,7 +198,7 @@ class ForecastingTask(SeqlabTask):
             self.test_predictions.append(pred.detach().cpu())
             self.test_targets.append(target.detach().cpu())
             if self.naive is not None:
-                self.test_naive.append(self.natural(self.naive(batch[0])).cpu())
+                self.test_naive.append(self.natural(self.naive(NetInput(batch[0]))).cpu())
 
     def epoch_metrics(self, split: str) -> dict[str, torch.Tensor]:
         if split == "train":

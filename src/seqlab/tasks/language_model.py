@@ -13,6 +13,7 @@ from torchmetrics import MeanMetric
 
 from seqlab.data.base import LanguageData
 from seqlab.errors import ConfigError, SeqlabError
+from seqlab.nets.base import NetInput
 from seqlab.spec import IGNORE, TaskSpec
 from seqlab.tasks.base import OptimizerFactory, SchedulerFactory, SeqlabTask
 from seqlab.tasks.network import NetFactory, build_network
@@ -99,7 +100,7 @@ class LanguageModelTask(SeqlabTask):
 
     def forward(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
         """Logits for every step, and the state after the last one."""
-        features, state = self.net(self.adapter(tokens), state)
+        features, state = self.net(NetInput(self.adapter(tokens), state=state))
         return self.head(features), state
 
     def forward_loss(
