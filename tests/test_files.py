@@ -1,4 +1,4 @@
-"""seqlab.outputs: the one atomic writer every output goes through."""
+"""seqlab.files: the one atomic writer every output goes through."""
 
 from __future__ import annotations
 
