@@ -106,16 +106,17 @@ def _train(
         record.write(output_dir)
         chosen = {"model": record.model, "data": record.data, **given(cfg)}
         log_outcome(loggers, chosen, record.metrics())
-        report(record)
+        report(record, task.metric_units())
     return record
 
 
-def report(record: RunRecord) -> None:
-    """The two lines a person looks for at the end of a run."""
+def report(record: RunRecord, units: dict[str, str]) -> None:
+    """The two lines a person looks for at the end of a run (``units``: of the metrics that
+    read in the data's own units)."""
     parts = []
     for key, value in record.metrics().items():
         split, _, name = key.partition("/")
-        unit = f" {record.unit}" if name == "mae" else ""
+        unit = f" {units[name]}" if units.get(name) else ""
         parts.append(f"{split} {name} {value:.4g}{unit}")
     # soft_wrap: a long path stays on one line, to be copied, also in a log file or CI
     console = Console(soft_wrap=True)

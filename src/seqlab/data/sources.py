@@ -57,6 +57,8 @@ class Source:
     # member -> git blob sha1 (`git hash-object`); checked when no sha256 is known.
     # hash=False keeps Source hashable despite the dict.
     member_git_blobs: dict[str, str] = field(default_factory=dict, hash=False)
+    # why a file without ``url`` cannot be downloaded, for the message when it is missing
+    unavailable: str = "it is not downloadable (it is derived from upstream data)"
 
 
 def find(source: Source, data_dir: Path) -> Path | None:
@@ -71,8 +73,7 @@ def fetch(source: Source, data_dir: Path, download: bool = True) -> Path:
         verify(path, source)
         return path
     if source.url is None:
-        reason = "it is not downloadable (it is derived from upstream data)"
-        raise DataError(_missing_message(source, data_dir, reason))
+        raise DataError(_missing_message(source, data_dir, source.unavailable))
     if not download:
         raise DataError(_missing_message(source, data_dir, "downloading is disabled"))
     dest = Path(data_dir) / source.name / source.filename
@@ -325,6 +326,18 @@ SOURCES: dict[str, Source] = {
         filename="jena_climate_2009_2016_hourly_6cols.csv",
         url=None,
         sha256=("b3f13e48694038492e2a8294e7a53a3afe096b5ed292b058b7ab7053e13534c4",),
+    ),
+    # The long-horizon benchmark's Weather file (Autoformer, DLinear, PatchTST, iTransformer, …):
+    # the Jena roof station in 2020, 10-minute rows, 21 columns; see its PROVENANCE.txt.
+    "weather": Source(
+        name="jena_2020",
+        filename="weather.csv",
+        url=None,
+        sha256=("34ee981d07313e51da2a50bb600072c8ae4a69cb4b0651f4cb93a069d7a2ba63",),
+        unavailable=(
+            "the benchmark distributes it through a shared drive, not a stable URL (the "
+            "Time-Series-Library / Autoformer 'weather' set): put weather.csv there"
+        ),
     ),
     "chicago": Source(
         name="chicago",

@@ -73,11 +73,10 @@ def forecast_pictures(forecasts: Forecasts, data: Any, output_dir: Path, title: 
         )
     ]
     if spec.horizon > 1:
-        width = len(spec.target_names)
         paths.append(
             plot_fan(
-                predictions[stretch, ::width],
-                targets[stretch, ::width],
+                predictions[stretch],
+                targets[stretch],
                 output_dir / "horizons.png",
                 title=f"{title}: {name}, {spec.horizon}-step forecasts, test split",
                 unit=unit,

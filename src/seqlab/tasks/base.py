@@ -62,6 +62,11 @@ class SeqlabTask(L.LightningModule):
         """Log ``split``'s metrics at the end of its epoch and return them by logged name."""
         return {}
 
+    def metric_units(self) -> dict[str, str]:
+        """The unit of each metric that reads in the data's own units (``mae``: °C), for
+        reports; none by default (accuracy, bits per character carry their unit in the name)."""
+        return {}
+
     def loss(self, batch: Any) -> torch.Tensor:
         """One training batch's loss from a fresh state: forward and loss, no logging, metrics
         or state carried across batches; what a plain PyTorch loop would optimise (benchmarks)."""

@@ -15,7 +15,8 @@ from seqlab.spec import TaskSpec
 
 
 class Forecasts(NamedTuple):
-    """The test split's forecasts in natural units, ``(windows, outputs)`` each, for pictures."""
+    """The test split's forecasts of the first target in its own units, ``(windows, horizon)``
+    each, for pictures."""
 
     predictions: torch.Tensor
     targets: torch.Tensor

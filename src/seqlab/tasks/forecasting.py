@@ -6,7 +6,7 @@ from typing import Literal
 
 import torch
 from torch import nn
-from torchmetrics import MeanAbsoluteError
+from torchmetrics import MeanAbsoluteError, MeanSquaredError
 
 from seqlab.errors import ConfigError
 from seqlab.nets.base import NetInput
@@ -20,6 +20,9 @@ Batch = tuple[torch.Tensor, ...]  # inputs, targets[, known future covariates]
 
 
 Level = Literal["shift", "window", "seasonal"]
+Scale = Literal["natural", "standardised"]
+SCALES = ("natural", "standardised")
+METRICS = ("mae", "mse")
 LEVELS = ("shift", "window", "seasonal")
 MIN_SCALE = 1e-5  # a flat window's scale: its values pass unscaled instead of dividing by ~0
 
@@ -94,6 +97,12 @@ class ForecastingTask(SeqlabTask):
     ``level`` (``task.level``): null feeds the net absolute levels; ``shift`` or ``window`` makes
     every net forecast relative to each window's own level (`WindowLevel`). The loss is computed
     on the forecasts mapped back, so it means what it means without the option.
+
+    ``scale`` says where ``metrics`` (``mae``, ``mse``) are measured: in the targets' own units
+    (``natural``), or on the standardised values, as the long-horizon benchmark publishes them
+    (``standardised``: averaged over every window, step and channel), with the MAE of the
+    ``natural_targets`` in their own units beside. ``breakdown`` logs the MAE of every horizon
+    step and target (natural units).
     """
 
     def __init__(
@@ -107,9 +116,24 @@ class ForecastingTask(SeqlabTask):
         monitor_mode: str = "min",
         level: Level | None = None,
         level_steps: int | None = None,
+        scale: Scale = "natural",
+        metrics: tuple[str, ...] | list[str] = ("mae",),
+        breakdown: bool = True,
+        natural_targets: tuple[str, ...] | list[str] = (),
     ) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
+        if scale not in SCALES:
+            raise ConfigError(f"task.scale={scale!r}: choose natural or standardised")
+        if unknown := [m for m in metrics if m not in METRICS] or not metrics:
+            raise ConfigError(f"task.metrics={list(metrics)}: choose among {list(METRICS)}")
+        if unknown := [t for t in natural_targets if t not in spec.target_names]:
+            raise ConfigError(
+                f"task.natural_targets={list(natural_targets)}: data={spec.data_name} has no "
+                f"target {unknown[0]!r}; its targets are {list(spec.target_names)}"
+            )
         self.spec = spec
+        self.scale, self.metrics, self.breakdown = scale, tuple(metrics), breakdown
+        self.natural_targets = tuple(natural_targets)
         self.level = None if level is None else WindowLevel(spec, level, level_steps)
         self.adapter, self.net, self.head = build_network(net, spec)
         self.loss_fn = loss if loss is not None else nn.MSELoss()
@@ -119,6 +143,8 @@ class ForecastingTask(SeqlabTask):
         self.train_mae = MeanAbsoluteError()
         self.val_mae = MeanAbsoluteError()
         self.test_mae = MeanAbsoluteError()
+        self.val_mse = MeanSquaredError()
+        self.test_mse = MeanSquaredError()
         self.val_columns = MeanAbsoluteError(num_outputs=spec.output_size)
         self.test_columns = MeanAbsoluteError(num_outputs=spec.output_size)
         self.test_predictions: list[torch.Tensor] = []
@@ -151,6 +177,12 @@ class ForecastingTask(SeqlabTask):
         inputs = NetInput(x, future=future, teacher=teacher, epoch=self.current_epoch)
         return self.head(self.net(inputs))
 
+    def metric_units(self) -> dict[str, str]:
+        """The unit of each metric that reads in the targets' own units (``mae``: °C)."""
+        if self.scale == "natural":
+            return {"mae": self.spec.unit}
+        return {f"mae_{name}": self.spec.unit for name in self.natural_targets}
+
     def natural(self, y: torch.Tensor) -> torch.Tensor:
         """Standardised values back to the target's own units."""
         return y * self.target_std + self.target_mean
@@ -170,7 +202,7 @@ class ForecastingTask(SeqlabTask):
     def forward_loss(
         self, batch: Batch, split: str
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """The loss in standardised units; predictions and targets in natural ones."""
+        """The loss, predictions and targets in standardised units."""
         x, y, *rest = batch
         future = rest[0] if rest else None
         pred = self(x, future, y if self.training else None)
@@ -179,26 +211,30 @@ class ForecastingTask(SeqlabTask):
             pred = pred[:, -1]
         else:
             loss = self.loss_fn(pred, y)
-        return loss, (self.natural(pred), self.natural(y))
+        return loss, (pred, y)
 
     def update_metrics(
         self, split: str, batch: Batch, loss: torch.Tensor, outputs: tuple[torch.Tensor, ...]
     ) -> None:
-        pred, target = outputs
+        pred, target = self.natural(outputs[0]), self.natural(outputs[1])
+        scored = outputs if self.scale == "standardised" else (pred, target)
         if split == "train":
-            self.train_mae.update(pred, target)
+            self.train_mae.update(*scored)
             return
-        mae = self.val_mae if split == "val" else self.test_mae
-        mae(pred, target)
-        (self.val_columns if split == "val" else self.test_columns).update(pred, target)
         size = len(target)
         self.log(f"{split}/loss", loss, batch_size=size, sync_dist=True)
-        self.log(f"{split}/mae", mae, prog_bar=split == "val", batch_size=size)
-        if split == "test":
-            self.test_predictions.append(pred.detach().cpu())
-            self.test_targets.append(target.detach().cpu())
+        for name in self.metrics:
+            metric = getattr(self, f"{split}_{name}")
+            metric(*scored)
+            self.log(f"{split}/{name}", metric, prog_bar=split == "val", batch_size=size)
+        (self.val_columns if split == "val" else self.test_columns).update(pred, target)
+        if split == "test":  # for pictures: the first target, every horizon step
+            width = len(self.spec.target_names)
+            self.test_predictions.append(pred[:, ::width].detach().cpu())
+            self.test_targets.append(target[:, ::width].detach().cpu())
             if self.naive is not None:
-                self.test_naive.append(self.natural(self.naive(NetInput(batch[0]))).cpu())
+                naive = self.natural(self.naive(NetInput(batch[0])))
+                self.test_naive.append(naive[:, ::width].cpu())
 
     def epoch_metrics(self, split: str) -> dict[str, torch.Tensor]:
         if split == "train":
@@ -206,18 +242,21 @@ class ForecastingTask(SeqlabTask):
             self.train_mae.reset()
             return {}
         self._log_breakdown(split, self.val_columns if split == "val" else self.test_columns)
-        return {"val/mae": self.val_mae.compute()} if split == "val" else {}
+        if split != "val":
+            return {}
+        return {f"val/{name}": getattr(self, f"val_{name}").compute() for name in self.metrics}
 
     def _log_breakdown(self, split: str, columns: MeanAbsoluteError) -> None:
         """MAE per horizon step and per target, when there are several of either."""
         horizon, width = self.spec.horizon, len(self.spec.target_names)
-        if horizon * width > 1:
+        natural = self.natural_targets if self.scale == "standardised" or width == 1 else ()
+        if (self.breakdown and horizon * width > 1) or natural:
             table = columns.compute().view(horizon, width)
-            if horizon > 1:
+            if self.breakdown and horizon > 1:
                 for step, value in enumerate(table.mean(dim=1), start=1):
                     self.log(f"{split}/mae_t+{step}", value)
-            if width > 1:
-                for name, value in zip(self.spec.target_names, table.mean(dim=0), strict=True):
+            for name, value in zip(self.spec.target_names, table.mean(dim=0), strict=True):
+                if (self.breakdown and width > 1) or name in natural:
                     self.log(f"{split}/mae_{name}", value)
         columns.reset()
 
