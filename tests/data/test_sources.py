@@ -335,13 +335,22 @@ def test_structural_check_rejects_truncated_archive(tmp_path: Path) -> None:
 
 
 def test_declared_sources_are_well_formed() -> None:
-    assert set(SOURCES) == {"jena", "jena_hourly", "chicago", "imdb", "verne", "chorales"}
+    assert set(SOURCES) == {
+        "jena",
+        "jena_hourly",
+        "chicago",
+        "imdb",
+        "verne",
+        "chorales",
+        "weather",
+    }
     for src in SOURCES.values():
         assert all(len(h) == 64 and int(h, 16) >= 0 for h in src.sha256)
         assert all(len(b) == 40 for b in src.member_git_blobs.values())
         assert src.sha256 or src.members or src.member_git_blobs  # some check always applies
         hash(src)
     assert SOURCES["jena_hourly"].url is None and SOURCES["jena_hourly"].name == "jena"
+    assert SOURCES["weather"].url is None and "shared drive" in SOURCES["weather"].unavailable
 
 
 # --- extract --------------------------------------------------------------------------------

@@ -108,7 +108,8 @@ class SeriesDataModule(DatedWindows, DataModule):
     targets only) or a list of columns; the targets are always among the inputs, so
     level-invariant forecasting and the naive forecaster work. ``calendar`` adds the time of day
     and the day of year of each row (from the time column). ``time_column`` null reads the rows
-    in file order, undated. ``source`` names a declared data file (``data=weather``) instead of ``path``.
+    in file order, undated. ``source`` names a declared data file (``data=weather``) instead
+    of ``path``.
     """
 
     def __init__(
