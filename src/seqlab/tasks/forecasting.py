@@ -208,7 +208,7 @@ class ForecastingTask(SeqlabTask):
         pred = self(x, future, y if self.training else None)
         if self.net.per_step:
             loss = self.loss_fn(pred, self.step_targets(x, y))
-            pred = pred[:, -1]
+            pred = pred[:, -1].contiguous()  # the last step's forecast, as metrics read it
         else:
             loss = self.loss_fn(pred, y)
         return loss, (pred, y)
