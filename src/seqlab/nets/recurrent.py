@@ -94,11 +94,27 @@ class Recurrent(SequenceNet):
     (see ``nets/regularization.py``). For a bidirectional stack the features are the forward and
     backward final states side by side. ``impl``: the fused kernels or the scratch cells
     (`recurrent_stack`), which read ``lengths`` themselves.
+
+    ``segment`` > 1 reads a long forecasting window as segments of that many steps, one
+    recurrent step per segment (each segment's values through a linear layer and a ReLU first),
+    as SegRNN does (Lin et al., 2023): a 336-step window becomes 21 steps of the recurrence. A
+    window that is not a whole number of segments is padded in front with its first row.
     """
+
+    @classmethod
+    def incompatibility(cls, spec: TaskSpec, **options: Any) -> str | None:
+        reason = super().incompatibility(spec, **options)
+        if reason is None and options.get("segment", 1) > 1 and spec.kind != "forecasting":
+            reason = "model.segment reads fixed windows as segments (forecasting); set segment=1"
+        return reason
 
     @classmethod
     def check_options(cls, **options: Any) -> None:
         check_recurrent(options, ALL_CELLS)
+        if not isinstance(options.get("segment", 1), int) or options.get("segment", 1) < 1:
+            raise ConfigError(
+                f"model.segment={options['segment']!r}: steps per recurrent step, an integer >= 1"
+            )
         if options.get("pool", "last") not in ("last", "max"):
             raise ConfigError(
                 f"model.pool={options['pool']!r} is not a pooling of the recurrent outputs; "
@@ -117,13 +133,21 @@ class Recurrent(SequenceNet):
         weight_drop: float = 0.0,
         pool: Literal["last", "max"] = "last",
         impl: Literal["fused", "scratch"] = "fused",
+        segment: int = 1,
     ) -> None:
         super().__init__()
-        self.check_options(cell=cell, pool=pool, bidirectional=bidirectional, impl=impl)
+        self.check_options(
+            cell=cell, pool=pool, bidirectional=bidirectional, impl=impl, segment=segment
+        )
         self.cell = cell
         self.pool = pool
+        self.segment = segment
+        width = spec.input_size
+        if segment > 1:
+            self.segments = nn.Sequential(nn.Linear(segment * width, hidden_size), nn.ReLU())
+            width = hidden_size
         self.rnn = recurrent_stack(
-            cell, spec.input_size, hidden_size, num_layers, dropout, bidirectional, impl
+            cell, width, hidden_size, num_layers, dropout, bidirectional, impl
         )
         self.fused = impl == "fused"
         if weight_drop:
@@ -132,7 +156,7 @@ class Recurrent(SequenceNet):
         # fused kernel to self.rnn's weights and hold nothing of their own that is trained)
         self._runners = tuple(
             CELLS[cell](size, hidden_size, batch_first=True)
-            for size in [spec.input_size, hidden_size * (2 if bidirectional else 1)][:num_layers]
+            for size in [width, hidden_size * (2 if bidirectional else 1)][:num_layers]
             if self.fused
         )
         self.output_dropout = nn.Dropout(output_dropout)
@@ -173,6 +197,8 @@ class Recurrent(SequenceNet):
         reaches the state and the features are each sequence's own final state (see `_masked`;
         the scratch cells mask their steps themselves)."""
         x, lengths = inputs.x, inputs.lengths
+        if self.segment > 1:
+            x = self.read_segments(x)
         if lengths is None or not bool((lengths < x.size(1)).any()):
             lengths = None
         elif self.fused:
@@ -186,6 +212,13 @@ class Recurrent(SequenceNet):
         directions = 2 if self.rnn.bidirectional else 1
         features = torch.cat(list(hidden[-directions:]), dim=-1)
         return self.output_dropout(features)
+
+    def read_segments(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, time, features)`` → one embedded step per ``segment`` steps."""
+        short = -x.shape[1] % self.segment
+        if short:
+            x = torch.cat([x[:, :1].expand(-1, short, -1), x], dim=1)
+        return self.segments(x.reshape(len(x), -1, self.segment * x.shape[2]))
 
     def _masked(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The final states of right-padded sequences, exactly as with ``pack_padded_sequence``.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 import torch
@@ -23,6 +24,33 @@ Level = Literal["shift", "window", "seasonal"]
 Scale = Literal["natural", "standardised"]
 SCALES = ("natural", "standardised")
 METRICS = ("mae", "mse")
+CHANNELS = ("mixed", "independent")
+
+
+def channel_spec(spec: TaskSpec) -> TaskSpec:
+    """What a net sees when every channel is its own series (``task.channels=independent``):
+    one input series, its ``horizon`` next values."""
+    if spec.target_index != tuple(range(spec.input_size)) or spec.covariates:
+        raise ConfigError(
+            f"task.channels=independent forecasts every input series from its own past, and "
+            f"data={spec.data_name}'s inputs are not exactly its targets; set "
+            "data.features=target (data=csv: data.target=all for every column), or "
+            "task.channels=mixed"
+        )
+    first = spec.target_names[:1]
+    return replace(
+        spec,
+        input_size=1,
+        output_size=spec.horizon,
+        target_names=first,
+        target_index=(0,),
+        series_index=(0,),
+        target_mean=(0.0,),
+        target_std=(1.0,),
+        feature_names=first,
+    )
+
+
 LEVELS = ("shift", "window", "seasonal")
 MIN_SCALE = 1e-5  # a flat window's scale: its values pass unscaled instead of dividing by ~0
 
@@ -103,6 +131,10 @@ class ForecastingTask(SeqlabTask):
     (``standardised``: averaged over every window, step and channel), with the MAE of the
     ``natural_targets`` in their own units beside. ``breakdown`` logs the MAE of every horizon
     step and target (natural units).
+
+    ``channels``: ``mixed`` (a net reads every input series at once) or ``independent`` (each
+    series is its own window through one shared net, as DLinear and PatchTST read multivariate
+    files; with ``level=window`` this is PatchTST's reversible instance normalisation).
     """
 
     def __init__(
@@ -120,6 +152,7 @@ class ForecastingTask(SeqlabTask):
         metrics: tuple[str, ...] | list[str] = ("mae",),
         breakdown: bool = True,
         natural_targets: tuple[str, ...] | list[str] = (),
+        channels: str = "mixed",
     ) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         if scale not in SCALES:
@@ -134,8 +167,17 @@ class ForecastingTask(SeqlabTask):
         self.spec = spec
         self.scale, self.metrics, self.breakdown = scale, tuple(metrics), breakdown
         self.natural_targets = tuple(natural_targets)
+        if channels not in CHANNELS:
+            raise ConfigError(f"task.channels={channels!r}: choose mixed or independent")
+        self.independent = channels == "independent"
         self.level = None if level is None else WindowLevel(spec, level, level_steps)
-        self.adapter, self.net, self.head = build_network(net, spec)
+        net_spec = channel_spec(spec) if self.independent else spec
+        self.adapter, self.net, self.head = build_network(net, net_spec)
+        if self.independent and self.net.per_step:
+            raise ConfigError(
+                "task.channels=independent: a net with features at every step (seq2seq, "
+                "model.per_step) is not served yet; set task.channels=mixed"
+            )
         self.loss_fn = loss if loss is not None else nn.MSELoss()
         repeat = spec.output_size // max(len(spec.target_std), 1)
         self.register_buffer("target_mean", torch.tensor(spec.target_mean).repeat(repeat))
@@ -174,8 +216,18 @@ class ForecastingTask(SeqlabTask):
     def _forecast(
         self, x: torch.Tensor, future: torch.Tensor | None, teacher: torch.Tensor | None
     ) -> torch.Tensor:
+        batch, channels = len(x), x.shape[-1]
+        if self.independent:  # (batch × channels) windows of one series each
+            x = x.transpose(1, 2).reshape(batch * channels, -1, 1)
+            if teacher is not None:
+                teacher = teacher.view(batch, -1, channels).transpose(1, 2).flatten(0, 1)
+            if future is not None:
+                future = future.repeat_interleave(channels, dim=0)
         inputs = NetInput(x, future=future, teacher=teacher, epoch=self.current_epoch)
-        return self.head(self.net(inputs))
+        pred = self.head(self.net(inputs))
+        if self.independent:  # back to (batch, horizon × channels), step-major
+            pred = pred.view(batch, channels, -1).transpose(1, 2).flatten(1)
+        return pred
 
     def metric_units(self) -> dict[str, str]:
         """The unit of each metric that reads in the targets' own units (``mae``: °C)."""
