@@ -59,3 +59,56 @@ def test_arguments_are_checked_and_text_is_taken_verbatim():
     for argv in (["text=x"], ["ckpt_path=a"], ["ckpt_path=a", "text=x", "file=y"], ["oops"]):
         with pytest.raises(SeqlabError, match="usage"):
             parse_arguments(argv)
+
+
+@pytest.fixture(scope="module")
+def sales_run(tmp_path_factory):
+    """A GRU trained for one epoch on a user's CSV (tests/data/test_series.py's shop series)."""
+    from tests.data.test_series import sales
+
+    folder = tmp_path_factory.mktemp("sales")
+    path = sales(folder / "sales.csv")
+    overrides = [
+        "data=csv",
+        f"data.path={path}",
+        "data.target=[units,price]",
+        "data.sequence_length=24",
+        "data.horizon=6",
+        "model=gru",
+        "model.hidden_size=8",
+        "trainer.max_epochs=1",
+        "callbacks.rich_progress_bar=null",
+    ]
+    train(compose_train(overrides, folder / "run"))
+    return folder / "run" / "checkpoints" / "best.ckpt", path
+
+
+def test_a_csv_run_forecasts_the_future_of_a_file(sales_run, tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    ckpt, path = sales_run
+    monkeypatch.chdir(tmp_path)
+    result = main([f"ckpt_path={ckpt}", f"csv={path}"])
+    table = pd.read_csv(tmp_path / "forecast.csv")
+    assert list(table.columns) == ["date", "step", "units", "price"] and len(table) == 6
+    assert table["date"].iloc[0] == "2024-01-17 16:00:00"  # the hour after the file's last row
+    assert table["units"].between(0, 200).all()  # the shop's own units, not z-scores
+    assert (tmp_path / "forecast.png").stat().st_size > 1000
+    assert result["rows"] == 6 and "forecast: forecast.csv" in capsys.readouterr().out
+    with pytest.raises(SeqlabError, match="forecast.csv exists; name another file with out="):
+        main([f"ckpt_path={ckpt}", f"csv={path}"])
+
+
+def test_a_csv_that_cannot_be_forecast_is_one_line(sales_run, tmp_path):
+    import pandas as pd
+
+    ckpt, path = sales_run
+    frame = pd.read_csv(path)
+    frame.drop(columns=["price"]).to_csv(tmp_path / "no_price.csv", index=False)
+    frame.iloc[:10].to_csv(tmp_path / "short.csv", index=False)
+    out = f"out={tmp_path / 'f.csv'}"
+    with pytest.raises(SeqlabError, match="no column 'price', which the model was trained on"):
+        main([f"ckpt_path={ckpt}", f"csv={tmp_path / 'no_price.csv'}", out])
+    with pytest.raises(SeqlabError, match="10 rows; the model reads 24 rows back"):
+        main([f"ckpt_path={ckpt}", f"csv={tmp_path / 'short.csv'}", out])
+    assert not (tmp_path / "f.csv").exists()  # nothing half-written

@@ -1,8 +1,11 @@
-"""Classify new text with a trained checkpoint: the vocabulary and weights both come from it.
+"""Predict with a trained checkpoint: classify new text, or forecast the future of a CSV's series.
 
 Arguments are ``key=value`` words split at the first ``=``, not Hydra overrides, so a review may
 hold commas, quotes, brackets or ``=`` without escaping:
-``python predict.py ckpt_path=logs/.../best.ckpt text="Loved it, 10/10"`` (or ``file=review.txt``).
+``python predict.py ckpt_path=logs/.../best.ckpt text="Loved it, 10/10"`` (or ``file=review.txt``);
+``python predict.py ckpt_path=<a data=csv run>/checkpoints/best.ckpt csv=sales.csv`` writes the
+next ``horizon`` rows of each target after the file's last row to ``forecast.csv`` (``out=``)
+and a picture beside it. The vocabulary, columns, scaling and weights all come from the checkpoint.
 """
 
 from __future__ import annotations
@@ -13,14 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import pandas as pd
+import torch
 from omegaconf import OmegaConf
 
-from seqlab.data.base import TextData
+from seqlab.data.base import SeriesData, TextData
 from seqlab.errors import SeqlabError
+from seqlab.files import write_text_atomic
 from seqlab.run.checkpoint import Checkpoint, restore_run
 from seqlab.run.compose import configured_paths
 
-USAGE = 'usage: python predict.py ckpt_path=<run>/checkpoints/best.ckpt text="..." | file=<path>'
+USAGE = (
+    'usage: python predict.py ckpt_path=<run>/checkpoints/best.ckpt text="..." | file=<path> '
+    "| csv=<series.csv> [out=forecast.csv]"
+)
+INPUTS = ("text", "file", "csv")
 
 
 def parse_arguments(argv: list[str]) -> dict[str, str]:
@@ -28,11 +38,13 @@ def parse_arguments(argv: list[str]) -> dict[str, str]:
     arguments: dict[str, str] = {}
     for word in argv:
         key, sep, value = word.partition("=")
-        if not sep or key not in {"ckpt_path", "text", "file"}:
+        if not sep or key not in {"ckpt_path", "out", *INPUTS}:
             raise SeqlabError(f"cannot read argument {word!r}. {USAGE}")
         arguments[key] = value
-    if "ckpt_path" not in arguments or ("text" in arguments) == ("file" in arguments):
-        raise SeqlabError(f"give ckpt_path and exactly one of text / file. {USAGE}")
+    if "ckpt_path" not in arguments or sum(key in arguments for key in INPUTS) != 1:
+        raise SeqlabError(f"give ckpt_path and exactly one of text / file / csv. {USAGE}")
+    if "out" in arguments and "csv" not in arguments:
+        raise SeqlabError(f"out= names where a csv= forecast goes. {USAGE}")
     return arguments
 
 
@@ -55,8 +67,57 @@ def classifies_text(checkpoint: Checkpoint, datamodule: L.LightningDataModule) -
         )
 
 
+def forecasts_series(checkpoint: Checkpoint, datamodule: L.LightningDataModule) -> None:
+    """Refuse a run on data that cannot read a new file of its series (text, Jena's own)."""
+    if not isinstance(datamodule, SeriesData):
+        raise SeqlabError(
+            f"{checkpoint.path} is a {OmegaConf.select(checkpoint.config, 'task._target_')} run "
+            "on data that reads no CSV of its own; predict.py csv=... forecasts from runs "
+            "trained with data=csv (or data=weather)"
+        )
+
+
+def forecast(arguments: dict[str, str]) -> dict[str, Any]:
+    """The next ``horizon`` rows of each target after the CSV's last row, in the targets' own
+    units: written to ``out`` (a CSV, with their times when the file has a time column) and a
+    picture beside it; never over an existing file."""
+    out = Path(arguments.get("out") or "forecast.csv")
+    picture = out.with_suffix(".png")
+    for path in (out, picture):
+        if path.exists():
+            raise SeqlabError(f"{path} exists; name another file with out=<new.csv>")
+    _, datamodule, task = restore_run(
+        arguments["ckpt_path"], configured_paths(), stage=None, check=forecasts_series
+    )
+    window, times = datamodule.window_of(Path(arguments["csv"]))
+    task.eval()
+    with torch.no_grad():
+        values = task.natural(task(window))[0].view(task.spec.horizon, -1)
+    table = pd.DataFrame(values.numpy(), columns=list(task.spec.target_names))
+    table.insert(0, "step", range(task.spec.lead, task.spec.lead + task.spec.horizon))
+    if times is not None:
+        table.insert(0, str(datamodule.hparams.time_column), pd.DatetimeIndex(times))
+    write_text_atomic(out, table.to_csv(index=False))
+    plot_future(task, window[0], table, picture)
+    print(table.to_string(index=False, max_rows=12))
+    print(f"forecast: {out}, {picture}")
+    return {"forecast": str(out), "picture": str(picture), "rows": len(table)}
+
+
+def plot_future(task: Any, window: torch.Tensor, table: pd.DataFrame, path: Path) -> Path:
+    """The first target's last window and its forecast, in its own units."""
+    from seqlab.media.plots import plot_future_of
+
+    spec = task.spec
+    name, i = spec.target_names[0], spec.target_index[0]
+    past = window[:, i] * spec.target_std[0] + spec.target_mean[0]
+    return plot_future_of(past.numpy(), table[name].to_numpy(), spec.lead, name, spec.unit, path)
+
+
 def predict(arguments: dict[str, str]) -> dict[str, Any]:
-    """Sentiment and probability of one text; prints them and returns them."""
+    """Sentiment and probability of one text (or a CSV's forecast); prints and returns them."""
+    if "csv" in arguments:
+        return forecast(arguments)
     if "file" in arguments:
         path = Path(arguments["file"])
         if not path.is_file():

@@ -4,7 +4,8 @@ A data set subclasses `DataModule` and writes two methods: `locate` (find or dow
 and `build` (turn them into ``datasets``, ``spec`` and ``provenance``). Set-up runs once,
 whichever of fit, validate, test or predict asks first. Beyond batches, a DataModule may offer
 a declared capability: `LanguageData` (what the language-model task needs), `DatedData` (dates
-for a forecast's pictures), `TextData` (new texts encoded for predict.py).
+for a forecast's pictures), `TextData` (new texts encoded for predict.py), `SeriesData` (a new
+file's last window, for predict.py's forecasts).
 """
 
 from __future__ import annotations
@@ -127,6 +128,22 @@ class DatedData(Protocol):
     def target_times(self, split: str) -> np.ndarray: ...
 
     def plot_stretch(self, times: np.ndarray) -> slice: ...
+
+
+@runtime_checkable
+class SeriesData(Protocol):
+    """A forecasting DataModule that reads a new file of the series it was trained on, with
+    the columns and scaling it fitted in training, and restores those from a checkpoint
+    without reading its data: what predict.py needs to forecast a CSV's future."""
+
+    def window_of(self, path: Path) -> tuple[torch.Tensor, np.ndarray | None]:
+        """The file's last window, standardised as in training ``(1, time, features)``, and
+        the times of the forecast steps (None for an undated file)."""
+        ...
+
+    def publish_spec(self) -> TaskSpec:
+        """The spec of the fitted state (after `setup` or `load_state_dict`)."""
+        ...
 
 
 @runtime_checkable

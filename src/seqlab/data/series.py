@@ -12,9 +12,11 @@ place and the option that gets past it; a duplicate time or a gap is a warning w
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,7 @@ from seqlab.errors import DataError
 from seqlab.spec import TaskSpec
 
 FEATURES = ("all", "target")  # or a list of column names
+CALENDAR = ("day_sin", "day_cos", "year_sin", "year_cos")  # `jena.cycles`' columns
 FILLS = ("ffill", "interpolate", "drop")
 SHOWN = 5  # rows named in a message
 
@@ -238,6 +241,7 @@ class SeriesDataModule(DatedWindows, DataModule):
             unit=hp.unit,
             feature_names=tuple(columns),
         )
+        self.scaler = {"mean": mean.tolist(), "std": std.tolist()}
         self.provenance = {
             "file": str(path),
             "encoding": encoding,
@@ -332,6 +336,57 @@ class SeriesDataModule(DatedWindows, DataModule):
             "val": (n_train - length, n_train + n_val),
             "test": (rows - n_test - length, rows),
         }
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a forecast of a new file needs without this file: the spec (columns, targets)
+        and each column's training mean and std; saved in every checkpoint."""
+        if self.spec is None:
+            return {}
+        return {"spec": dataclasses.asdict(self.spec), **self.scaler}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if "spec" in state_dict and self.spec is None:
+            saved = state_dict["spec"]
+            self.spec = TaskSpec(
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
+            )
+            self.scaler = {"mean": state_dict["mean"], "std": state_dict["std"]}
+
+    def publish_spec(self) -> TaskSpec:
+        if self.spec is None:
+            raise DataError("the series' columns are not known: call setup() first")
+        return self.spec
+
+    def window_of(self, path: Path) -> tuple[torch.Tensor, np.ndarray | None]:
+        """The last ``sequence_length`` rows of ``path`` (a file with the training file's
+        columns), standardised with the training statistics, and the forecast steps' times."""
+        spec, hp = self.publish_spec(), self.hparams
+        frame, _ = read_series(Path(path))
+        measured = [c for c in spec.feature_names if c not in CALENDAR]
+        missing = [c for c in measured if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"{path}: no column {missing[0]!r}, which the model was trained on; it has "
+                f"{list(frame.columns)}"
+            )
+        rows = len(frame)
+        if rows < spec.sequence_length:
+            raise DataError(
+                f"{path}: {rows} rows; the model reads {spec.sequence_length} rows back, so give "
+                f"at least {spec.sequence_length}"
+            )
+        frame = frame.iloc[rows - spec.sequence_length :].reset_index(drop=True)
+        values = numbers(frame, measured, Path(path), hp.fill if hp.fill != "drop" else None)
+        times = self._times(frame, Path(path)) if hp.time_column else None
+        if hp.calendar:
+            values = np.hstack([values, cycles(pd.DatetimeIndex(times)).to_numpy(np.float32)])
+        mean, std = (torch.tensor(self.scaler[k]) for k in ("mean", "std"))
+        window = (torch.tensor(values) - mean) / std
+        ahead = None
+        if times is not None:
+            step = np.median(np.diff(times)) if len(times) > 1 else np.timedelta64(0)
+            ahead = times[-1] + step * np.arange(spec.lead, spec.lead + spec.horizon)
+        return window[None], ahead
 
     def target_times(self, split: str) -> np.ndarray:
         if self.datasets[split].times is None:

@@ -99,6 +99,28 @@ def _save(
     return path
 
 
+def plot_future_of(
+    past: np.ndarray, future: np.ndarray, lead: int, name: str, unit: str, path: Path
+) -> Path:
+    """A series' last window and its forecast, steps counted from the last known row."""
+    fig, ax = plt.subplots(figsize=(11, 3.8), layout="constrained")
+    ax.plot(
+        np.arange(-len(past) + 1, 1), past, label=f"{name}: the file's last rows", color="black"
+    )
+    steps = np.arange(lead, lead + len(future))
+    ax.plot(
+        steps, future, label="forecast", color="tab:orange", marker="." if len(steps) < 50 else None
+    )
+    return _save(
+        fig,
+        ax,
+        path,
+        f"{name}: forecast after the file's last row",
+        unit,
+        "steps from the last row",
+    )
+
+
 def plot_confusion(matrix: torch.Tensor, labels: tuple[str, ...], path: Path, title: str) -> Path:
     """A confusion matrix with counts and row percentages (rows: truth, columns: prediction)."""
     counts = matrix.long().numpy()

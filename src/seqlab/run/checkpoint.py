@@ -20,7 +20,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.data.base import TextData
+from seqlab.data.base import SeriesData, TextData
 from seqlab.errors import SeqlabError
 from seqlab.run.compose import build_task
 from seqlab.run.folder import resume_checkpoint
@@ -146,7 +146,7 @@ def restore_run(
     if check is not None:
         check(checkpoint, datamodule)
     if stage is None:
-        if not isinstance(datamodule, TextData):
+        if not isinstance(datamodule, TextData | SeriesData):
             raise SeqlabError(
                 f"{checkpoint.path}: data={type(datamodule).__name__} keeps no fitted state to "
                 "restore without reading its data"
