@@ -91,7 +91,7 @@ def test_evaluate_rebuilds_the_run_from_its_checkpoint(jena_hourly_dir, tmp_path
     trained = train(compose_train(tiny(jena_hourly_dir, "model=gru"), tmp_path / "run"))
     cfg = compose_train(
         [
-            f"ckpt_path={trained['checkpoint']}",
+            f"ckpt_path={trained.checkpoint}",
             f"paths.data_dir={jena_hourly_dir}",
             *[o for o in TINY_RUN if o.startswith(("+trainer.limit", "trainer=", "callbacks"))],
         ],
@@ -99,7 +99,7 @@ def test_evaluate_rebuilds_the_run_from_its_checkpoint(jena_hourly_dir, tmp_path
         config_name="eval",
     )
     evaluated = evaluate(cfg)
-    assert evaluated["test"]["mae"] == pytest.approx(trained["test"]["mae"], rel=1e-5)
+    assert evaluated["test"]["mae"] == pytest.approx(trained.test["mae"], rel=1e-5)
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["unit"] == "°C"
 
 
