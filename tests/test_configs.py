@@ -33,10 +33,15 @@ def composed(overrides: list[str], tmp_path: Path, config_name: str = "train") -
     return cfg
 
 
+def task_kind(cfg: DictConfig) -> str:
+    """The task kind a composed config trains (the module of its task: tasks/forecasting.py),
+    whichever task config the data set picked (forecasting or forecasting_benchmark)."""
+    return str(cfg.task._target_).rsplit(".", 2)[-2]
+
+
 def serves_its_data(cfg: DictConfig) -> bool:
     """Whether the composed net declares the task kind the composed data set picked."""
-    kind = HydraConfig.get().runtime.choices["task"]
-    return kind in get_class(cfg.model._target_).task_kinds
+    return task_kind(cfg) in get_class(cfg.model._target_).task_kinds
 
 
 def raw(path: Path) -> dict[str, Any]:
@@ -110,8 +115,7 @@ def task_kinds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The task kind each data set picks (``conf/task/<kind>.yaml``), composed once."""
     kinds = {}
     for data in options("data"):
-        compose_train([f"data={data}"], tmp_path_factory.mktemp(data))
-        kinds[data] = HydraConfig.get().runtime.choices["task"]
+        kinds[data] = task_kind(compose_train([f"data={data}"], tmp_path_factory.mktemp(data)))
     return kinds
 
 

@@ -169,7 +169,7 @@ def test_cli_naive_run_on_the_mirror_prints_the_reference_numbers(tmp_path):
     assert f"run folder: {run_dir}\n" in result.stdout  # one line, to be copied whole
     assert (run_dir / ".hydra" / "config.yaml").exists()
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert round(metrics.test["mae"], 2) == 2.62
+    assert round(metrics["test"]["mae"], 2) == 2.62
 
 
 @pytest.mark.integration
