@@ -27,6 +27,8 @@ FAMILIES = {
     "classification": ("imdb_embedding_bilstm_masked", ["experiment=imdb_embedding_bilstm_masked"]),
     "language model": ("verne_tbptt", ["experiment=verne_tbptt"]),
     "chorales": ("chorales_reference", ["experiment=chorales_reference"]),
+    # a net so small (DLinear: 65k weights) that the loop's own cost per step is what is timed
+    "long-horizon": ("weather_dlinear_96", ["experiment=weather_dlinear_96"]),
 }
 BENCH_RUN = [
     "logger=csv",
