@@ -186,3 +186,13 @@ def test_a_model_that_cannot_serve_the_data_is_one_line_naming_both(tmp_path):
     assert "model CharLM cannot serve data=jena" in result.stderr
     assert "language_model" in result.stderr and "forecasting" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_end_of_run_report_prints_riders_as_whole_numbers(capsys):
+    from seqlab.cli.train import report
+    from seqlab.run.record import RunRecord
+    from tests.run.test_record import FIELDS
+
+    record = RunRecord(**{**FIELDS, "unit": "riders", "val": {"mae": 437612.4}, "test": {}})
+    report(record, {"mae": "riders"})
+    assert "val mae 437,612 riders" in capsys.readouterr().out  # not 4.376e+05

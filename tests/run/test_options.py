@@ -25,6 +25,12 @@ from tests.helpers import compose_train
         ("model=seq2seq +model.bidirectional=true", "model.bidirectional=true: a seq2seq"),
         ("model=charlm model.cell=rnn", "model.cell='rnn' is not a cell this model offers"),
         ("model=conv1d model.kernel_sizes=[4,0]", "model.filters=[8, 8, 8] and model.kernel"),
+        (
+            "trainer.max_epochs=0",
+            "trainer.max_epochs=0 is not allowed: use a whole number >= -1 "
+            "but not 0 or null (-1: no limit)",
+        ),
+        ("data.train_fraction=1.2", "data.train_fraction=1.2 is not allowed: use a number > 0"),
     ],
 )
 def test_a_bad_value_is_refused_before_any_data_are_read(override, says, tmp_path):
@@ -47,6 +53,23 @@ def test_the_cli_prints_one_line(tmp_path):
     result = run_cli("train.py", "trainer.max_epochs=abc", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "error: trainer.max_epochs='abc' is not allowed: use a whole number >= -1 or null "
+        "error: trainer.max_epochs='abc' is not allowed: use a whole number >= -1 but not 0 or null "
         "(-1: no limit)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("length=-5", "length=-5 is not allowed: use a whole number >= 1 or null"),
+        ("temperature=-1", "temperature=-1 is not allowed: use a number >= 0 or null (0: greedy)"),
+        ("top_k=0", "top_k=0 is not allowed"),
+    ],
+)
+def test_generate_refuses_a_negative_length_or_temperature(override, says, tmp_path):
+    from seqlab.cli.generate import generate
+
+    cfg = compose_train([override, "ckpt_path=whatever.ckpt"], tmp_path, config_name="generate")
+    with pytest.raises(ConfigError) as error:
+        generate(cfg)
+    assert str(error.value).startswith(says), error.value

@@ -15,6 +15,7 @@ from seqlab.cli.common import checkpoint_argument
 from seqlab.errors import SeqlabError
 from seqlab.files import write_json_atomic
 from seqlab.run.checkpoint import Checkpoint, restore_run
+from seqlab.run.options import SAMPLING, check_options
 from seqlab.tasks.capabilities import Generator
 
 USAGE = (
@@ -39,6 +40,7 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
     The same command gives the same sample: sampling draws from a generator seeded with
     ``cfg.seed``. Writes ``sample.*`` and ``generate.json`` (settings, speed) to the run folder.
     """
+    check_options(cfg, SAMPLING)  # length=-5, temperature=-1: one line, before anything is read
     ckpt_path = checkpoint_argument(cfg, USAGE)
     _, datamodule, task = restore_run(ckpt_path, cfg.paths, stage="predict", check=generative)
     device = cfg.device

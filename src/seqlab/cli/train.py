@@ -117,7 +117,8 @@ def report(record: RunRecord, units: dict[str, str]) -> None:
     for key, value in record.metrics().items():
         split, _, name = key.partition("/")
         unit = f" {units[name]}" if units.get(name) else ""
-        parts.append(f"{split} {name} {value:.4g}{unit}")
+        shown = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"  # 19,601 riders
+        parts.append(f"{split} {name} {shown}{unit}")
     # soft_wrap: a long path stays on one line, to be copied, also in a log file or CI
     console = Console(soft_wrap=True)
     console.print(f"[bold]run folder:[/] {escape(record.run_dir)}", highlight=False)

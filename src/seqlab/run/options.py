@@ -26,6 +26,7 @@ class Number:
     below: float | None = None  # exclusive upper bound
     positive: bool = False
     nullable: bool = False
+    excluded: tuple[float, ...] = ()
     note: str = ""
 
     def allowed(self) -> str:
@@ -38,6 +39,8 @@ class Number:
         if self.below is not None:
             bounds.append(f"< {self.below:g}")
         text = f"{kind} {' and '.join(bounds)}".strip()
+        if self.excluded:
+            text += f" but not {', '.join(f'{x:g}' for x in self.excluded)}"
         if self.nullable:
             text += " or null"
         return text + (f" ({self.note})" if self.note else "")
@@ -55,6 +58,8 @@ class Number:
             return False
         if self.minimum is not None and value < self.minimum:
             return False
+        if value in self.excluded:
+            return False
         return self.below is None or value < self.below
 
 
@@ -64,7 +69,9 @@ FRACTION = Number(minimum=0, below=1)
 OPTIONS: dict[str, Number] = {
     "seed": Number(whole=True, minimum=0),
     "threads": Number(whole=True, minimum=1, nullable=True, note="null: torch's default"),
-    "trainer.max_epochs": Number(whole=True, minimum=-1, nullable=True, note="-1: no limit"),
+    "trainer.max_epochs": Number(
+        whole=True, minimum=-1, excluded=(0,), nullable=True, note="-1: no limit"
+    ),
     "trainer.min_epochs": Number(whole=True, minimum=0, nullable=True),
     "trainer.max_steps": Number(whole=True, minimum=-1, note="-1: no limit"),
     "trainer.log_every_n_steps": WHOLE_POSITIVE,
@@ -74,6 +81,9 @@ OPTIONS: dict[str, Number] = {
     "data.batch_size": WHOLE_POSITIVE,
     "data.sequence_length": WHOLE_POSITIVE,
     "data.num_workers": Number(whole=True, minimum=0),
+    "data.train_fraction": Number(positive=True, below=1),
+    "data.val_fraction": Number(positive=True, below=1),
+    "data.test_fraction": Number(positive=True, below=1),
     "model.hidden_size": WHOLE_POSITIVE,
     "model.num_layers": WHOLE_POSITIVE,
     "model.embedding_dim": WHOLE_POSITIVE,
@@ -85,9 +95,18 @@ OPTIONS: dict[str, Number] = {
 }
 
 
-def check_options(cfg: DictConfig) -> None:
+# generate.py's own options (conf/generate.yaml)
+SAMPLING: dict[str, Number] = {
+    "length": Number(whole=True, minimum=1, nullable=True, note="tokens to generate"),
+    "temperature": Number(minimum=0, nullable=True, note="0: greedy"),
+    "top_k": Number(whole=True, minimum=1, nullable=True),
+    "seed": Number(whole=True, minimum=0),
+}
+
+
+def check_options(cfg: DictConfig, options: dict[str, Number] = OPTIONS) -> None:
     """Raise one ``ConfigError`` naming the first option whose value cannot work."""
-    for key, rule in OPTIONS.items():
+    for key, rule in options.items():
         if OmegaConf.select(cfg, key, default="<absent>") == "<absent>":
             continue
         value = OmegaConf.select(cfg, key)
