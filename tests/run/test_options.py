@@ -53,8 +53,8 @@ def test_the_cli_prints_one_line(tmp_path):
     result = run_cli("train.py", "trainer.max_epochs=abc", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "error: trainer.max_epochs='abc' is not allowed: use a whole number >= -1 but not 0 or null "
-        "(-1: no limit)"
+        "error: trainer.max_epochs='abc' is not allowed: use a whole number >= -1 but not 0 "
+        "or null (-1: no limit)"
     ]
 
 
