@@ -196,3 +196,13 @@ def test_the_end_of_run_report_prints_riders_as_whole_numbers(capsys):
     record = RunRecord(**{**FIELDS, "unit": "riders", "val": {"mae": 437612.4}, "test": {}})
     report(record, {"mae": "riders"})
     assert "val mae 437,612 riders" in capsys.readouterr().out  # not 4.376e+05
+
+
+@pytest.mark.slow
+def test_runs_started_in_the_same_second_get_their_own_folders():
+    """Array jobs on a cluster start together: the default folder names must not collide."""
+    command = [sys.executable, "train.py", "--cfg", "all", "--resolve", "-p", "hydra.run.dir"]
+    started = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in "ab"]
+    folders = [process.communicate()[0].strip() for process in started]
+    assert folders[0] != folders[1], folders
+    assert all(f.startswith("logs/train/runs/lstm-jena/") for f in folders), folders
