@@ -81,4 +81,4 @@ def test_a_resume_reads_its_checkpoint_once_for_the_step_and_the_file(tmp_path):
     resume = Resume.find("last", tmp_path)
     assert (resume.step, resume.epoch) == (7, 2)
     assert resume.path == str(tmp_path / "checkpoints" / "last.ckpt")
-    assert resume.checkpoint.config.seed == 1
+    assert resume.config.seed == 1

@@ -50,15 +50,14 @@ class Checkpoint(NamedTuple):
 
 class Resume(NamedTuple):
     """What a resumed training run needs, read from its checkpoint once: the file Lightning
-    continues from, the step the loggers continue at, and the run's configuration."""
+    continues from, the step the loggers continue at, and the run's configuration. The weights
+    are not kept: Lightning reads them itself, and a run should not hold a second copy of them
+    (and of the optimiser's state) in memory while it trains."""
 
-    checkpoint: Checkpoint
+    path: str
     step: int
     epoch: int
-
-    @property
-    def path(self) -> str:
-        return str(self.checkpoint.path)
+    config: DictConfig
 
     @classmethod
     def find(cls, ckpt_path: str | None, output_dir: Path) -> Resume | None:
@@ -69,7 +68,8 @@ class Resume(NamedTuple):
             return None
         checkpoint = load_checkpoint(path)
         contents = checkpoint.contents
-        return cls(checkpoint, int(contents.get("global_step", 0)), int(contents.get("epoch", 0)))
+        step, epoch = int(contents.get("global_step", 0)), int(contents.get("epoch", 0))
+        return cls(str(checkpoint.path), step, epoch, checkpoint.config)
 
 
 class RestoredRun(NamedTuple):

@@ -157,7 +157,7 @@ class ForecastingTask(SeqlabTask):
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         if scale not in SCALES:
             raise ConfigError(f"task.scale={scale!r}: choose natural or standardised")
-        if unknown := [m for m in metrics if m not in METRICS] or not metrics:
+        if not metrics or any(m not in METRICS for m in metrics):
             raise ConfigError(f"task.metrics={list(metrics)}: choose among {list(METRICS)}")
         if unknown := [t for t in natural_targets if t not in spec.target_names]:
             raise ConfigError(
