@@ -44,7 +44,7 @@ def test_every_pair_trains_or_is_refused_in_one_line(model, data, cache_dir, tmp
         f"model={model}",
         f"data={data}",
         "debug=fdr",
-        "callbacks.rich_progress_bar=null",
+        "callbacks.progress=null",
         f"paths.data_dir={mirror_dir()}",
         f"paths.cache_dir={cache_dir}",
     ]

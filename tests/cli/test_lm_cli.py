@@ -16,7 +16,7 @@ TINY_LM = [
     "+trainer.limit_train_batches=3",
     "+trainer.limit_val_batches=2",
     "+trainer.limit_test_batches=2",
-    "callbacks.rich_progress_bar=null",
+    "callbacks.progress=null",
     "logger=csv",
 ]
 

@@ -17,7 +17,7 @@ def checkpoint(imdb_dir, tmp_path):
         "trainer.max_epochs=3",
         "+trainer.limit_val_batches=2",
         "+trainer.limit_test_batches=1",
-        "callbacks.rich_progress_bar=null",
+        "callbacks.progress=null",
         "data.batch_size=16",
         "task.optimizer.lr=0.02",
         f"paths.data_dir={imdb_dir}",
@@ -77,7 +77,7 @@ def sales_run(tmp_path_factory):
         "model=gru",
         "model.hidden_size=8",
         "trainer.max_epochs=1",
-        "callbacks.rich_progress_bar=null",
+        "callbacks.progress=null",
     ]
     train(compose_train(overrides, folder / "run"))
     return folder / "run" / "checkpoints" / "best.ckpt", path

@@ -49,7 +49,7 @@ RUN = [
     "+trainer.limit_train_batches=12",
     "+trainer.limit_val_batches=4",
     "+trainer.limit_test_batches=4",
-    "callbacks.rich_progress_bar=null",
+    "callbacks.progress=null",
 ]
 
 

@@ -50,7 +50,7 @@ def test_multirun_keeps_finished_jobs_when_one_fails_and_summarises_them(tmp_pat
         "model=naive,conv1d,dense",
         "debug=limit",
         "data.sequence_length=12",
-        "callbacks.rich_progress_bar=null",
+        "callbacks.progress=null",
         f"hydra.sweep.dir={tmp_path}",
         env={"SEQLAB_DATA_DIR": str(mirror_dir())},
     )
@@ -60,7 +60,7 @@ def test_multirun_keeps_finished_jobs_when_one_fails_and_summarises_them(tmp_pat
     assert done == ["0-naive-jena", "2-dense-jena"]  # the job after the failure ran too
     summary = (tmp_path / "summary.csv").read_text().splitlines()
     assert summary[0].startswith(
-        "job,model,data,debug,data.sequence_length,callbacks.rich_progress_bar,val/mae,test/mae"
+        "job,model,data,debug,data.sequence_length,callbacks.progress,val/mae,test/mae"
     )
     assert len(summary) == 3
     # the table of the finished jobs is printed although a job failed
@@ -183,7 +183,7 @@ def test_wandb_offline_in_a_sweep_writes_runs_that_share_the_sweeps_group(tmp_pa
         "model=naive,dense",
         "debug=limit",
         "logger=wandb",
-        "callbacks.rich_progress_bar=null",
+        "callbacks.progress=null",
         f"hydra.sweep.dir={sweep}",
         env={
             "SEQLAB_DATA_DIR": str(mirror_dir()),

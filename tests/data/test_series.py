@@ -185,7 +185,7 @@ def test_a_users_file_trains_end_to_end(tmp_path):
         "model=gru",
         "model.hidden_size=8",
         "debug=fdr",
-        "callbacks.rich_progress_bar=null",
+        "callbacks.progress=null",
     ]
     record = train(compose_train(overrides, tmp_path / "run"))
     assert record.data == "csv" and set(record.test) >= {"mae", "mae_t+1", "mae_t+6"}

@@ -1,4 +1,5 @@
 import os
+import shlex
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -57,7 +58,16 @@ class FakeLauncher:
         return returns
 
 
-def fake_search(tmp_path, trials: int, launcher: FakeLauncher | None = None) -> optuna.Study:
+UNITS_LR = {"model.lr": "interval(0.0, 1.0)", "model.units": "choice(8, 16, 32)"}
+
+
+def fake_search(
+    tmp_path,
+    trials: int,
+    launcher: FakeLauncher | None = None,
+    params: dict[str, str] = UNITS_LR,
+    fixed: tuple[str, ...] = (),
+) -> optuna.Study:
     sweeper = OptunaSweeper(
         direction="minimize",
         study_name="fake",
@@ -65,12 +75,41 @@ def fake_search(tmp_path, trials: int, launcher: FakeLauncher | None = None) -> 
         n_trials=trials,
         n_jobs=1,
         seed=42,
-        params={"model.lr": "interval(0.0, 1.0)", "model.units": "choice(8, 16, 32)"},
+        params=params,
     )
     sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
     sweeper.hydra_context = SimpleNamespace(config_loader=None)
     sweeper.launcher = launcher or FakeLauncher()
-    return sweeper.sweep([])
+    return sweeper.sweep(list(fixed))
+
+
+def test_choices_among_lists_are_searched_as_their_override_text_and_drawn(tmp_path):
+    """Issue 26, item 7: Optuna stores no lists, and its figures hash the choices."""
+    override = OverridesParser.create().parse_override("model.units=choice([16], [64, 32])")
+    assert distribution(override) == optuna.distributions.CategoricalDistribution(
+        ["[16]", "[64,32]"]
+    )
+    launcher = FakeLauncher()
+    params = {"model.lr": "interval(0.0, 1.0)", "model.units": "choice([16], [64, 32])"}
+    study = fake_search(tmp_path, trials=3, launcher=launcher, params=params)
+    assert {t.params["model.units"] for t in study.trials} <= {"[16]", "[64,32]"}
+    chosen = {o for batch in launcher.launched for o in batch if o.startswith("model.units=")}
+    assert chosen <= {"model.units=[16]", "model.units=[64,32]"} and chosen
+    for name in ("history", "importances", "parallel_coordinate"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_a_study_continued_with_other_overrides_is_refused(tmp_path, no_figures, capsys):
+    """Issue 26, item 6: another model's trials never mix into a study silently."""
+    fake_search(tmp_path, trials=1, fixed=("model=gru",))
+    fake_search(tmp_path, trials=2, fixed=("model=gru",))  # the same search: continues
+    with pytest.raises(SystemExit) as stopped:
+        fake_search(tmp_path, trials=3, fixed=("model=lstm",))
+    assert stopped.value.code == 1
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: study 'fake' (sqlite:///")
+    assert "with the overrides model=gru, not model=lstm;" in line
+    assert line.endswith("hydra.sweeper.study_name=<name>")
 
 
 @pytest.fixture
@@ -124,7 +163,7 @@ def search(tmp_path, trials: int, *extra: str):
         "-m",
         "hparams_search=jena_optuna",
         "debug=limit",
-        "callbacks.rich_progress_bar=null",
+        "callbacks.progress=null",
         *extra,
         f"hydra.sweeper.n_trials={trials}",
         f"hydra.sweep.dir={tmp_path}",
@@ -175,7 +214,7 @@ def test_a_search_whose_trials_fail_ends_with_one_line_per_trial_and_a_non_zero_
                 "-m",
                 "hparams_search=jena_optuna",
                 "debug=limit",
-                "callbacks.rich_progress_bar=null",
+                "callbacks.progress=null",
                 "+trainer.no_such_option=1",
                 "hydra.sweeper.n_trials=2",
                 f"hydra.sweep.dir={tmp_path}",
@@ -199,3 +238,51 @@ def test_a_search_whose_trials_fail_ends_with_one_line_per_trial_and_a_non_zero_
     ).trials
     assert [t.state for t in trials] == [optuna.trial.TrialState.FAIL] * 2
     assert all("no_such_option" in t.user_attrs["error"] for t in trials)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in (ROOT / "conf" / "hparams_search").glob("*.yaml"))
+)
+def test_every_search_runs_to_its_end_with_its_figures(name, tmp_path):
+    """Issue 26, item 7: each search as the README prints it, with tiny limits."""
+    result = run_cli(
+        "train.py",
+        "-m",
+        f"hparams_search={name}",
+        "debug=limit",
+        "callbacks.progress=null",
+        "hydra.sweeper.n_trials=2",
+        f"hydra.sweep.dir={tmp_path}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        env={"SEQLAB_DATA_DIR": str(mirror_dir())},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for figure in ("history", "importances", "parallel_coordinate"):
+        assert (tmp_path / f"{figure}.png").stat().st_size > 1000, result.stderr[-3000:]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_an_interrupted_search_draws_what_it_has_and_says_the_command_that_continues_it(tmp_path):
+    """Issue 26, item 6: Ctrl-C in a trial; the printed command resumes the search."""
+    assert search(tmp_path, 1).returncode == 0
+    stop = [
+        "+callbacks.stop._target_=tests.cli.test_resume.SignalAt",
+        "+callbacks.stop.step=3",
+        "+callbacks.stop.signal=SIGINT",
+    ]
+    interrupted = search(tmp_path, 3, *stop)
+    assert interrupted.returncode == 130, interrupted.stderr[-3000:]
+    assert "Traceback" not in interrupted.stderr
+    (line,) = [x for x in interrupted.stderr.splitlines() if x.startswith("python train.py -m")]
+    words = shlex.split(line)
+    assert words[:3] == ["python", "train.py", "-m"] and "hparams_search=jena_optuna" in words
+    assert (tmp_path / "history.png").exists()  # drawn from the trial done before the stop
+    again = [w for w in words[3:] if not w.startswith("+callbacks.stop")]
+    resumed = run_cli("train.py", "-m", *again, env={"SEQLAB_DATA_DIR": str(mirror_dir())})
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    trials = optuna.load_study(study_name="jena_gru", storage=f"sqlite:///{tmp_path}/study.db")
+    states = [t.state for t in trials.trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 3

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from seqlab.cli import predict
 from seqlab.cli.generate import generate
 from seqlab.errors import SeqlabError
-from seqlab.run.checkpoint import restore_run
+from seqlab.run.checkpoint import restore_run, resume_checkpoint
 from seqlab.run.compose import build_run
 from tests.helpers import compose_train
 
@@ -73,7 +73,7 @@ def test_a_resume_reads_its_checkpoint_once_for_the_step_and_the_file(tmp_path):
     from seqlab.run.checkpoint import Resume
 
     assert Resume.find(None, tmp_path) is None
-    with pytest.raises(SeqlabError, match="holds no checkpoint"):
+    with pytest.raises(SeqlabError, match="has no checkpoints/last.ckpt"):
         Resume.find("last", tmp_path)
     (tmp_path / "checkpoints").mkdir()
     payload = {"seqlab_config": {"seed": 1}, "state_dict": {}, "global_step": 7, "epoch": 2}
@@ -82,3 +82,14 @@ def test_a_resume_reads_its_checkpoint_once_for_the_step_and_the_file(tmp_path):
     assert (resume.step, resume.epoch) == (7, 2)
     assert resume.path == str(tmp_path / "checkpoints" / "last.ckpt")
     assert resume.config.seed == 1
+
+
+def test_a_checkpoint_to_resume_must_exist(tmp_path):
+    assert resume_checkpoint(None, tmp_path) is None
+    with pytest.raises(SeqlabError, match="ckpt_path=last, but .* has no checkpoints/last.ckpt"):
+        resume_checkpoint("last", tmp_path)
+    with pytest.raises(SeqlabError, match="ckpt_path=nope.ckpt: no such file"):
+        resume_checkpoint("nope.ckpt", tmp_path)
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"x")
+    assert resume_checkpoint("last", tmp_path) == tmp_path / "checkpoints" / "last.ckpt"

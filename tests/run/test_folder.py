@@ -8,9 +8,10 @@ import time
 
 import lightning as L
 import pytest
+import torch
 
 from seqlab.errors import SeqlabError
-from seqlab.run.folder import RunFolder, read_status, resume_checkpoint, write_status
+from seqlab.run.folder import RunFolder, read_status, write_status
 from tests.cli.test_train import run_cli
 from tests.helpers import ROOT, mirror_dir
 
@@ -24,7 +25,7 @@ GRU = [
     "+trainer.limit_train_batches=6",
     "+trainer.limit_val_batches=2",
     "+trainer.limit_test_batches=2",
-    "callbacks.rich_progress_bar=null",
+    "callbacks.progress=null",
 ]
 
 
@@ -122,17 +123,6 @@ def test_status_keeps_earlier_fields(tmp_path):
     assert read_status(tmp_path) == {"status": "failed", "pid": 3, "error": "boom"}
 
 
-def test_a_checkpoint_to_resume_must_exist(tmp_path):
-    assert resume_checkpoint(None, tmp_path) is None
-    with pytest.raises(SeqlabError, match="ckpt_path=last, but .* holds no checkpoint"):
-        resume_checkpoint("last", tmp_path)
-    with pytest.raises(SeqlabError, match="ckpt_path=nope.ckpt: no such file"):
-        resume_checkpoint("nope.ckpt", tmp_path)
-    (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"x")
-    assert resume_checkpoint("last", tmp_path) == str(tmp_path / "checkpoints" / "last.ckpt")
-
-
 @pytest.mark.integration
 @pytest.mark.slow
 def test_a_finished_run_is_not_overwritten_without_asking(tmp_path):
@@ -157,11 +147,63 @@ def test_a_finished_run_is_not_overwritten_without_asking(tmp_path):
 @pytest.mark.integration
 @pytest.mark.slow
 def test_resuming_nothing_or_a_missing_checkpoint_is_one_line(tmp_path):
-    for value, says in [("last", "holds no checkpoint to resume"), ("gone.ckpt", "no such file")]:
+    for value, says in [("last", "has no checkpoints/last.ckpt"), ("gone.ckpt", "no such file")]:
         result = train_in(tmp_path / value, f"ckpt_path={value}")
         assert result.returncode == 1
         assert says in result.stderr and "Traceback" not in result.stderr
-        assert not (tmp_path / value / "metrics.json").exists()
+        assert not (tmp_path / value).exists()  # a refused run leaves no folder behind
+
+
+def one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr[-3000:]
+    return lines[0]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_refused_rerun_resume_or_overwrite_changes_nothing_in_the_folder(tmp_path):
+    """Issue 26, items 1, 3 and 5: every check before anything is deleted or rewritten."""
+    run = tmp_path / "run"
+    assert train_in(run).returncode == 0
+    before = snapshot(run)
+    line = one_error_line(train_in(run, "overwrite=true", "data.target=nope"))
+    assert "nope" in line
+    assert snapshot(run) == before  # the earlier results and .hydra/config.yaml are intact
+    line = one_error_line(train_in(run, "ckpt_path=last", "model=lstm"))
+    assert "was trained with other settings (model.cell: gru -> lstm" in line
+    assert snapshot(run) == before
+    # a missing or broken last.ckpt: the line names what resumes instead
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])
+    line = one_error_line(train_in(run, "ckpt_path=last"))
+    assert "its newest readable checkpoint is best.ckpt (epoch 1, step " in line
+    assert line.endswith(f"resume from that with ckpt_path={run / 'checkpoints' / 'best.ckpt'}")
+    last.unlink()
+    line = one_error_line(train_in(run, "ckpt_path=last"))
+    assert "no checkpoints/last.ckpt" in line and "newest readable checkpoint is best.ckpt" in line
+    # a bad value in a new folder: no empty folder left behind
+    one_error_line(train_in(tmp_path / "new", "data.batch_size=0"))
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_moved_run_folder_resumes_as_if_it_had_not_moved(tmp_path):
+    """Issue 26, item 2: best score, best.ckpt and last.ckpt stay one consistent story."""
+    run, moved = tmp_path / "run", tmp_path / "moved"
+    assert train_in(run).returncode == 0
+    run.rename(moved)
+    result = train_in(moved, "ckpt_path=last", "trainer.max_epochs=4")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in (moved / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    state = torch.load(moved / "checkpoints" / "last.ckpt", weights_only=False)["callbacks"]
+    (checkpointing,) = [v for k, v in state.items() if k.startswith("ModelCheckpoint")]
+    assert checkpointing["best_model_path"] == str(moved / "checkpoints" / "best.ckpt")
+    best = torch.load(moved / "checkpoints" / "best.ckpt", weights_only=False)
+    # the best checkpoint is the best epoch of the whole run, before and after the move
+    scores = [float(v["best_model_score"]) for k, v in best["callbacks"].items() if "Check" in k]
+    assert scores == [float(checkpointing["best_model_score"])]
 
 
 @pytest.mark.integration

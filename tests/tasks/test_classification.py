@@ -20,7 +20,7 @@ TINY_TEXT_RUN = [
     "+trainer.limit_train_batches=4",
     "+trainer.limit_val_batches=2",
     "+trainer.limit_test_batches=2",
-    "callbacks.rich_progress_bar=null",
+    "callbacks.progress=null",
     "data.batch_size=16",
 ]
 

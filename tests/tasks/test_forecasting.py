@@ -22,7 +22,7 @@ CHICAGO_RUN = [
     "+trainer.limit_train_batches=2",
     "+trainer.limit_val_batches=2",
     "+trainer.limit_test_batches=2",
-    "callbacks.rich_progress_bar=null",
+    "callbacks.progress=null",
 ]
 
 

@@ -17,6 +17,7 @@ search proposes new points instead of replaying the first search's.
 
 import logging
 import math
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab.errors import SeqlabError, print_error
 from seqlab.files import atomic_path
 from seqlab.run.folder import error_line, write_status
 
@@ -57,11 +59,24 @@ ConfigStore.instance().store(
 )
 
 
+def hydra_value(value: object) -> object:
+    """A choice Optuna cannot store (a list such as ``[64, 32]``) as the override text Hydra
+    reads back into it (``[64,32]``); numbers, strings, booleans and None stay as they are."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(str(hydra_value(v)) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 def distribution(override: Override) -> optuna.distributions.BaseDistribution:
-    """Hydra sweep syntax → Optuna distribution."""
+    """Hydra sweep syntax → Optuna distribution (lists among choices as their override text,
+    so that the study stores them and its figures can draw them)."""
     value = override.value()
     if isinstance(value, ChoiceSweep):
-        return optuna.distributions.CategoricalDistribution(list(value.list))
+        return optuna.distributions.CategoricalDistribution([hydra_value(v) for v in value.list])
     if isinstance(value, RangeSweep):
         if all(isinstance(x, int) for x in (value.start, value.stop, value.step)):
             return optuna.distributions.IntDistribution(
@@ -76,6 +91,11 @@ def distribution(override: Override) -> optuna.distributions.BaseDistribution:
     raise ValueError(
         f"{override.input_line}: use choice(...), range(...) or [tag(log,] interval(...)[)]"
     )
+
+
+# overrides that change how trials run or report, not what they find: a search continued
+# with another logger, progress display or thread count is the same search
+NOT_THE_SEARCH = ("callbacks", "logger", "paths.", "threads=", "trainer.enable_progress_bar")
 
 
 class OptunaSweeper(Sweeper):
@@ -124,23 +144,45 @@ class OptunaSweeper(Sweeper):
             direction=self.direction,
             load_if_exists=True,
         )
+        self._check_same_search(study, fixed)
         study.sampler = self._sampler(len(study.trials))
         self._retry_interrupted(study)
         budget = self.n_trials - self._finished(study)
         launched = 0
-        while launched < budget:
-            count = min(self.n_jobs, budget - launched)
-            trials = [study.ask(space) for _ in range(count)]
-            batch = [
-                [*fixed, *(f"{key}={value}" for key, value in trial.params.items())]
-                for trial in trials
-            ]
-            results = self.launcher.launch(batch, initial_job_idx=trials[0].number)
-            for trial, result in zip(trials, results, strict=True):
-                self._tell(study, trial, result)
-            launched += count
-        self._report(study, sweep_dir)
+        try:
+            while launched < budget:
+                count = min(self.n_jobs, budget - launched)
+                trials = [study.ask(space) for _ in range(count)]
+                batch = [
+                    [*fixed, *(f"{key}={value}" for key, value in trial.params.items())]
+                    for trial in trials
+                ]
+                results = self.launcher.launch(batch, initial_job_idx=trials[0].number)
+                for trial, result in zip(trials, results, strict=True):
+                    self._tell(study, trial, result)
+                launched += count
+        finally:  # interrupted too: the figures of the trials done (the same command resumes)
+            self._report(study, sweep_dir)
         return study
+
+    def _check_same_search(self, study: optuna.Study, fixed: list[str]) -> None:
+        """A study continues only with the overrides it started with: trials of another model
+        or data set would silently mix into its best value and its figures."""
+        fixed = sorted(o for o in fixed if not o.lstrip("+~").startswith(NOT_THE_SEARCH))
+        recorded = study.user_attrs.get("fixed_overrides")
+        if recorded is None:
+            study.set_user_attr("fixed_overrides", fixed)
+            return
+        if recorded != fixed:
+            print_error(
+                SeqlabError(
+                    f"study {self.study_name!r} ({self.storage}) was searched with the overrides "
+                    f"{' '.join(recorded) or '(none)'}, not {' '.join(fixed) or '(none)'}; "
+                    "continue it with the same ones, or start a new study with "
+                    "hydra.sweeper.study_name=<name>"
+                )
+            )
+            sys.exit(1)
 
     def _sampler(self, trials_so_far: int) -> optuna.samplers.BaseSampler:
         """TPE seeded from ``seed`` and the trials already in the study: the same commands give
@@ -231,7 +273,8 @@ def plot_study(study: optuna.Study, folder: Path) -> dict[str, str]:
     for name, function in PLOTS.items():
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                # Optuna's experimental-API and numpy's log-axis warnings: noise after a search
+                warnings.simplefilter("ignore")
                 axes = getattr(figures, function)(study)
             figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
             figure.set_size_inches(8, 5)
@@ -239,6 +282,7 @@ def plot_study(study: optuna.Study, folder: Path) -> dict[str, str]:
             with atomic_path(folder / f"{name}.png") as tmp:
                 figure.savefig(tmp, dpi=100, format="png")
             plt.close(figure)
-        except (ValueError, RuntimeError) as problem:
-            problems[name] = str(problem).splitlines()[0]
+        except Exception as problem:  # noqa: BLE001 (a figure must not fail a finished search)
+            plt.close("all")
+            problems[name] = f"{type(problem).__name__}: {str(problem).splitlines()[0]}"
     return problems

@@ -32,7 +32,7 @@ FAMILIES = {
 }
 BENCH_RUN = [
     "logger=csv",
-    "callbacks.rich_progress_bar=null",
+    "callbacks.progress=null",
     "callbacks.model_checkpoint=null",
     "callbacks.early_stopping=null",
     "trainer.max_epochs=1",

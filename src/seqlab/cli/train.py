@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +22,7 @@ from seqlab.run.loggers import log_outcome
 from seqlab.run.options import check_options
 from seqlab.run.record import RunRecord, device_name, git_commit, override_pairs, split_metrics
 from seqlab.run.trainer import build_trainer, close_loggers
+from seqlab.tasks.base import SeqlabTask
 from seqlab.tasks.network import check_net_options
 
 
@@ -41,20 +44,36 @@ def train(cfg: DictConfig) -> RunRecord:
     Option values and the model are checked before any data are read; the run folder is
     claimed for this process (``seqlab.run.folder``) and its ``status.json`` says how the run ended.
     """
-    check_options(cfg)
     output_dir = Path(cfg.paths.output_dir)
-    resume = Resume.find(cfg.get("ckpt_path"), output_dir)
-    net = build(cfg.model)
-    check_net_options(net)  # model.cell=foo is refused before the data are loaded
     folder = RunFolder(output_dir)
+    with folder.refusable():  # every check first: a refused run deletes or rewrites nothing
+        check_options(cfg)
+        resume = Resume.find(cfg.get("ckpt_path"), output_dir)
+        if resume is not None:
+            resume.check_matches(cfg)
+        net = build(cfg.model)
+        check_net_options(net)  # model.cell=foo is refused before the data are loaded
+        datamodule, task = build_run(cfg, net)
     with folder.running(resume=resume is not None, overwrite=bool(cfg.get("overwrite"))):
-        return _train(cfg, net, output_dir, resume)
+        announce(output_dir)
+        return _train(cfg, datamodule, task, output_dir, resume)
+
+
+@rank_zero_only
+def announce(output_dir: Path) -> None:
+    """The run folder, first: a run followed in a log file (nohup, SLURM) says where it writes."""
+    Console(soft_wrap=True).print(
+        f"[bold]run folder:[/] {escape(str(output_dir))}", highlight=False
+    )
 
 
 def _train(
-    cfg: DictConfig, net: torch.nn.Module, output_dir: Path, resume: Resume | None
+    cfg: DictConfig,
+    datamodule: L.LightningDataModule,
+    task: SeqlabTask,
+    output_dir: Path,
+    resume: Resume | None,
 ) -> RunRecord:
-    datamodule, task = build_run(cfg, net)
     task.run_config = OmegaConf.to_container(cfg, resolve=True)
     step = resume.step if resume else None
     trainer, callbacks, loggers = build_trainer(cfg, resume_step=step)

@@ -98,7 +98,7 @@ def run(
             f"seed={seed}",
             f"hydra.run.dir={run_dir}",
             "overwrite=true",  # the entry's own folder: a failed or earlier run is replaced
-            "callbacks.rich_progress_bar=null",
+            "callbacks.progress=null",
         ]
         # the preparing command's threads; the training run's are its threads= option
         env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": str(threads)}

@@ -20,6 +20,7 @@ from rich.text import Text
 from seqlab.errors import SeqlabError
 from seqlab.files import write_text_atomic
 from seqlab.run.folder import STATUS_FILE, error_line, read_status, write_status
+from seqlab.run.progress import log_to_files
 from seqlab.run.record import RECORD_FILE, RunRecord, override_pairs
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,7 @@ def log_traceback(error: BaseException) -> str | None:
         None,
         (type(error), error, error.__traceback__),
     )
-    written = None
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.FileHandler):
-            handler.handle(record)
-            handler.flush()
-            written = written or handler.baseFilename
-    return written
+    return log_to_files(record)
 
 
 class SweepSummary(Callback):

@@ -1,9 +1,10 @@
 """Callbacks seqlab adds to Lightning's: a guard against a NaN or diverging loss, the random
-state in checkpoints, and a training clock."""
+state in checkpoints, a training clock, and checkpointing that survives a moved run folder."""
 
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from seqlab.errors import ConfigError, SeqlabError
 
@@ -122,3 +124,43 @@ class TrainingClock(L.Callback):
     @property
     def samples_per_second(self) -> float | None:
         return self.samples / self.seconds if self.seconds else None
+
+
+class RunCheckpoint(ModelCheckpoint):
+    """Lightning's `ModelCheckpoint`, resuming a run folder that was moved or copied.
+
+    Lightning forgets the best score when the checkpoint folder is not where the checkpoint
+    says it was, so a resumed copy saves a worse epoch as ``best-v1.ckpt`` and leaves a stale
+    ``best.ckpt``. Here the paths recorded under the old folder are read in the new one (same
+    file names) when the best checkpoint is there, so best score, ``best.ckpt`` and
+    ``last.ckpt`` stay consistent; otherwise (resuming another folder's checkpoint) Lightning's
+    own behaviour holds.
+    """
+
+    @property
+    def state_key(self) -> str:
+        # the key Lightning's own class writes: checkpoints from before this class resume too
+        return super().state_key.replace(type(self).__qualname__, "ModelCheckpoint", 1)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        old, new = state_dict.get("dirpath"), self.dirpath
+        best = state_dict.get("best_model_path") or ""
+        if old and new and old != new and best.startswith(old):
+            moved = os.path.join(new, os.path.relpath(best, old))
+            if os.path.isfile(moved):
+                state_dict = self._moved(state_dict, old, new)
+        super().load_state_dict(state_dict)
+
+    @staticmethod
+    def _moved(state_dict: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+        def place(path: Any) -> Any:
+            if isinstance(path, str) and path.startswith(old):
+                return os.path.join(new, os.path.relpath(path, old))
+            return path
+
+        state = {key: place(value) for key, value in state_dict.items()}
+        state["dirpath"] = new
+        state["best_k_models"] = {
+            place(path): score for path, score in (state_dict.get("best_k_models") or {}).items()
+        }
+        return state

@@ -23,7 +23,6 @@ from omegaconf import DictConfig, OmegaConf
 from seqlab.data.base import SeriesData, TextData
 from seqlab.errors import SeqlabError
 from seqlab.run.compose import build_task
-from seqlab.run.folder import resume_checkpoint
 
 EXPECTED = "expected a .ckpt file written by seqlab's train.py (<run>/checkpoints/best.ckpt)"
 # modules that moved (issue 25: the house, second pass): a checkpoint written before names
@@ -38,6 +37,63 @@ MOVED_MODULES = {
 }
 # the places a run's data config names that belong to the machine, not to the run
 MACHINE_PATHS = ("data_dir", "cache_dir")
+# what a resumed run may set differently from its checkpoint's: how the data are read, not what
+RESUME_MAY_CHANGE = {"data.num_workers", "data.download", *(f"data.{k}" for k in MACHINE_PATHS)}
+
+
+def flat(config: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"model.cell": "lstm", ...}``: a nested configuration as dotted keys."""
+    if isinstance(config, dict):
+        pairs: dict[str, Any] = {}
+        for key, value in config.items():
+            pairs.update(flat(value, f"{prefix}{key}."))
+        return pairs
+    return {prefix[:-1]: config}
+
+
+def resume_checkpoint(ckpt_path: str | None, output_dir: Path) -> Path | None:
+    """Where the checkpoint a run continues from lies: ``last`` is this folder's; a missing file
+    is an error, not a silent fresh start. (`Resume.find` reads it, once.)"""
+    if ckpt_path is None:
+        return None
+    path = output_dir / "checkpoints" / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
+    if path.is_file():
+        return path
+    if ckpt_path == "last":
+        raise SeqlabError(
+            f"ckpt_path=last, but {output_dir} has no checkpoints/last.ckpt to resume"
+            + other_checkpoints(output_dir, path)
+        )
+    raise SeqlabError(
+        f"ckpt_path={ckpt_path}: no such file; give a checkpoint written by train.py "
+        "(<run>/checkpoints/last.ckpt), or ckpt_path=last with hydra.run.dir=<run folder>"
+    )
+
+
+def other_checkpoints(output_dir: Path, failed: Path) -> str:
+    """What a run folder offers when its last.ckpt is missing or unreadable: its newest readable
+    checkpoint and the setting that resumes from it, or the ways to start afresh."""
+    found = []
+    for candidate in sorted((output_dir / "checkpoints").glob("*.ckpt")):
+        if candidate == failed:
+            continue
+        try:
+            contents = load_checkpoint(candidate).contents
+        except SeqlabError:
+            continue
+        found.append(
+            (int(contents.get("global_step", 0)), int(contents.get("epoch", 0)), candidate)
+        )
+    if not found:
+        return (
+            "; it holds no other readable checkpoint: start a new run (drop ckpt_path, or "
+            "overwrite=true to replace this folder's results)"
+        )
+    step, epoch, newest = max(found)
+    return (
+        f"; its newest readable checkpoint is {newest.name} (epoch {epoch}, step {step:,}): "
+        f"resume from that with ckpt_path={newest}"
+    )
 
 
 class Checkpoint(NamedTuple):
@@ -66,10 +122,40 @@ class Resume(NamedTuple):
         path = resume_checkpoint(ckpt_path, output_dir)
         if path is None:
             return None
-        checkpoint = load_checkpoint(path)
+        try:
+            checkpoint = load_checkpoint(path)
+        except SeqlabError as error:
+            if ckpt_path != "last":
+                raise
+            raise SeqlabError(f"{error}{other_checkpoints(output_dir, path)}") from error
         contents = checkpoint.contents
         step, epoch = int(contents.get("global_step", 0)), int(contents.get("epoch", 0))
         return cls(str(checkpoint.path), step, epoch, checkpoint.config)
+
+    def differences(self, cfg: DictConfig) -> list[str]:
+        """The settings of ``cfg``'s model, data and task that differ from those the checkpoint
+        was trained with (``model.cell: lstm -> gru``); a key only one side has is left out."""
+        sections = [k for k in ("model", "data", "task") if k in cfg and k in self.config]
+        ours = flat({k: OmegaConf.to_container(cfg[k], resolve=True) for k in sections})
+        theirs = flat({k: OmegaConf.to_container(self.config[k]) for k in sections})
+        return [
+            f"{key}: {theirs[key]} -> {value}"
+            for key, value in ours.items()
+            if key in theirs and theirs[key] != value and key not in RESUME_MAY_CHANGE
+        ]
+
+    def check_matches(self, cfg: DictConfig) -> None:
+        """Refuse, before anything changes, a resume whose model, data or task differ from the
+        checkpoint's: the weights would not fit, or the run would silently change course."""
+        changed = self.differences(cfg)
+        if changed:
+            shown = "; ".join(changed[:4]) + (
+                f"; and {len(changed) - 4} more" if changed[4:] else ""
+            )
+            raise SeqlabError(
+                f"ckpt_path={self.path} was trained with other settings ({shown}); nothing was "
+                "changed. Resume with the run's own settings, or start a new run with these"
+            )
 
 
 class RestoredRun(NamedTuple):

@@ -89,7 +89,7 @@ def build_run(
     the run. ``net``: the architecture's factory, when already built from ``cfg.model``;
     ``datamodule``: one already set up, for another task with the same first weights.
     """
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)  # the seed is in metrics.json
     set_threads(cfg.get("threads"))
     if datamodule is None:
         datamodule = instantiate(cfg.data)

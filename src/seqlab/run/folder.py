@@ -25,7 +25,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from rich.console import Console
 from rich.markup import escape
 
@@ -35,7 +35,10 @@ from seqlab.files import write_json_atomic
 STATUS_FILE = "status.json"
 LOCK_FILE = ".lock"
 # what Hydra writes into the folder before the run starts: kept when a run replaces the folder
-HYDRA_OWNED = (".hydra", LOCK_FILE)
+# where Hydra writes a run's configuration when the folder already holds a run: moved to .hydra
+# only once the run has passed every check, so a refused resume leaves the earlier one intact
+STAGED_HYDRA = ".hydra-next"
+HYDRA_OWNED = (".hydra", STAGED_HYDRA, LOCK_FILE)
 
 
 def read_status(run_dir: Path) -> dict[str, Any]:
@@ -78,8 +81,28 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def search_command() -> str | None:
+    """In a trial of an Optuna search: the command that continues the search (the same one: the
+    study resumes, an interrupted trial runs again), from the search's ``multirun.yaml``."""
+    if not HydraConfig.initialized():
+        return None
+    hydra = HydraConfig.get()
+    if not str(hydra.sweeper.get("_target_", "")).endswith("OptunaSweeper"):
+        return None
+    saved = Path(hydra.sweep.dir) / "multirun.yaml"
+    if not saved.is_file():
+        return None
+    overrides = OmegaConf.load(saved).hydra.overrides
+    words = ["python", "train.py", "-m", *overrides.hydra, *overrides.task]
+    return " ".join(shlex.quote(str(word)) for word in words)
+
+
 def resume_command(run_dir: Path) -> str:
-    """The command line that continues this run in its own folder from its last checkpoint."""
+    """The command line that continues this run in its own folder from its last checkpoint
+    (a trial of a search: the command that continues the search)."""
+    search = search_command()
+    if search is not None:
+        return search
     overrides: list[str] = []
     if HydraConfig.initialized():
         overrides = [
@@ -89,26 +112,6 @@ def resume_command(run_dir: Path) -> str:
         ]
     words = ["python", "train.py", *overrides, f"hydra.run.dir={run_dir}", "ckpt_path=last"]
     return " ".join(shlex.quote(word) for word in words)
-
-
-def resume_checkpoint(ckpt_path: str | None, output_dir: Path) -> str | None:
-    """Where the checkpoint a run continues from lies: ``last`` is this folder's; a missing file
-    is an error, not a silent fresh start. (`checkpoint.Resume` reads it, once.)"""
-    if ckpt_path is None:
-        return None
-    path = output_dir / "checkpoints" / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
-    if not path.is_file():
-        if ckpt_path == "last":
-            raise SeqlabError(
-                f"ckpt_path=last, but {output_dir} holds no checkpoint to resume ({path} does "
-                "not exist); point hydra.run.dir at the folder of the run to continue, or drop "
-                "ckpt_path to start a new run"
-            )
-        raise SeqlabError(
-            f"ckpt_path={ckpt_path}: no such file; give a checkpoint written by train.py "
-            "(<run>/checkpoints/last.ckpt), or ckpt_path=last with hydra.run.dir=<run folder>"
-        )
-    return str(path)
 
 
 class RunFolder:
@@ -203,6 +206,37 @@ class RunFolder:
             else:
                 entry.unlink()
 
+    def install_configuration(self) -> None:
+        """This run's configuration, staged by `RunFolderGuard`, becomes the folder's ``.hydra``."""
+        staged = self.path / STAGED_HYDRA
+        if staged.is_dir():
+            shutil.rmtree(self.path / ".hydra", ignore_errors=True)
+            staged.rename(self.path / ".hydra")
+
+    def withdraw(self) -> None:
+        """Undo what a refused run wrote: its staged configuration, and the folder itself when
+        it holds nothing but this run's Hydra files and log (nothing else is ever touched)."""
+        shutil.rmtree(self.path / STAGED_HYDRA, ignore_errors=True)
+        try:
+            entries = list(self.path.iterdir())
+        except OSError:
+            return
+        if all(e.name == ".hydra" or (e.suffix == ".log" and e.is_file()) for e in entries):
+            for entry in entries:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            self.path.rmdir()
+
+    @contextmanager
+    def refusable(self) -> Iterator[None]:
+        """The checks that may refuse a run (options, resume, data, model x data): a refusal
+        leaves the folder as it was; nothing is deleted or rewritten before they pass."""
+        try:
+            yield
+        except BaseException:
+            if rank_zero_only.rank == 0:
+                self.withdraw()
+            raise
+
     def release(self) -> None:
         try:
             record = json.loads(self.lock.read_text(encoding="utf-8"))
@@ -223,6 +257,7 @@ class RunFolder:
             yield
             return
         self.claim(resume=resume, overwrite=overwrite)
+        self.install_configuration()
         command = resume_command(self.path)
         write_status(self.path, "running", pid=os.getpid(), resume_command=command, error=None)
         try:
@@ -260,12 +295,17 @@ class RunFolderGuard(Callback):
         HydraConfig.instance().set_config(config)
         folder = RunFolder(config.hydra.run.dir)
         try:
-            resume = resume_checkpoint(config.get("ckpt_path"), folder.path)
-            folder.check(resume=resume is not None, overwrite=bool(config.get("overwrite")))
+            # the checkpoint itself is read (and a bad one refused) by train.py, before any change
+            resume = config.get("ckpt_path") is not None
+            folder.check(resume=resume, overwrite=bool(config.get("overwrite")))
             folder.writable("hydra.run.dir")
         except SeqlabError as error:
             print_error(error)
             sys.exit(1)
+        if (folder.path / ".hydra").exists() and config.hydra.output_subdir == ".hydra":
+            # an earlier run's configuration stays until this run passes its checks
+            with read_write(config.hydra), open_dict(config.hydra):
+                config.hydra.output_subdir = STAGED_HYDRA
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         HydraConfig.instance().set_config(config)
