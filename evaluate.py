@@ -4,7 +4,7 @@ import hydra
 from omegaconf import DictConfig
 from rich import print_json
 
-from seqlab.cli.common import run_cli
+from seqlab.cli.common import main_arguments, run_cli
 from seqlab.cli.evaluate import evaluate
 
 
@@ -14,4 +14,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    main_arguments()  # trainer.limit_train_batches=5 without a "+"
     main()

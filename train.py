@@ -3,7 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
-from seqlab.cli.common import run_cli
+from seqlab.cli.common import main_arguments, run_cli
 from seqlab.cli.train import train
 
 
@@ -13,4 +13,5 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    main_arguments()  # trainer.limit_train_batches=5 without a "+"
     main()

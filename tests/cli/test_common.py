@@ -6,8 +6,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from seqlab.cli.common import unwritable
-from seqlab.errors import ConfigError
+from seqlab.cli.common import trainer_arguments, unwritable
+from seqlab.errors import ConfigError, SeqlabError
 from seqlab.run.compose import compose_run, set_threads
 from seqlab.run.options import check_options
 from tests.cli.test_train import run_cli
@@ -74,3 +74,18 @@ def test_threads_come_from_the_config_and_its_default_leaves_torchs(tmp_path):
         torch.set_num_threads(before)
     with pytest.raises(ConfigError, match=r"threads=0 is not allowed"):
         check_options(compose_run(["threads=0"], tmp_path))
+
+
+def test_any_trainer_option_is_an_override_and_a_typo_names_the_nearest():
+    """Issue 26, item 8: `trainer.limit_train_batches=5` as the README writes it, no `+`."""
+    argv = ["model=gru", "trainer=cpu", "trainer.max_epochs=3", "trainer.limit_train_batches=5"]
+    assert trainer_arguments([*argv, "+trainer.limit_val_batches=2", "-m"]) == [
+        "model=gru",
+        "trainer=cpu",
+        "trainer.max_epochs=3",  # configured: Hydra's own checks apply
+        "++trainer.limit_train_batches=5",
+        "+trainer.limit_val_batches=2",
+        "-m",
+    ]
+    with pytest.raises(SeqlabError, match=r"trainer.max_epoch is not an option .* did you mean "):
+        trainer_arguments(["trainer.max_epoch=3"])

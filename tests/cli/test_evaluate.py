@@ -132,3 +132,6 @@ def test_the_entry_points_print_one_line_not_a_traceback(tmp_path):
         assert "Traceback" not in result.stderr and "Error executing job" not in result.stderr
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and expected in errors[0], result.stderr
+        assert "Tip:" not in result.stdout + result.stderr  # Lightning's advertising
+    # a refused command leaves no empty run folder behind (issue 26, item 14)
+    assert not any((tmp_path / name).exists() for name in "abc")

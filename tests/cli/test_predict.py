@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 import torch
 
@@ -42,12 +43,23 @@ def test_predict_handles_normal_empty_binary_and_huge_text(
     empty = main([f"ckpt_path={checkpoint}", "text="])
     assert empty["words"] == 0 and 0.0 <= empty["probability_positive"] <= 1.0
     assert "empty text" in capsys.readouterr().out
-    binary = tmp_path / "review.txt"
-    binary.write_bytes(b"\xff\xfe great \xc3\x28 film")
-    assert main([f"ckpt_path={checkpoint}", f"file={binary}"])["words"] == 4
-    huge = tmp_path / "huge.txt"
-    huge.write_text(" ".join(["boring"] * 100_000))
-    assert main([f"ckpt_path={checkpoint}", f"file={huge}"])["words"] == 100_000
+    huge = " ".join(["boring"] * 100_000)
+    assert main([f"ckpt_path={checkpoint}", f"text={huge}"])["words"] == 100_000
+    # a file: one answer per line (issue 26, item 12), bad bytes and blank lines included
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_bytes(
+        b"great, loved it: wonderful, superb, moving!\n\n\xff\xfe great \xc3\x28 film\n"
+        b"awful, boring, terrible, dull, a waste\n"
+    )
+    out = tmp_path / "answers.csv"
+    result = main([f"ckpt_path={checkpoint}", f"file={reviews}", f"out={out}"])
+    assert result["lines"] == 3 and result["predictions"] == str(out)
+    rows = pd.read_csv(out)
+    assert rows["line"].tolist() == [1, 3, 4]
+    assert rows["label"].iloc[0] == "positive" and rows["label"].iloc[-1] == "negative"
+    assert f"3 lines of {reviews}" in capsys.readouterr().out
+    with pytest.raises(SeqlabError, match="exists; name another file with out="):
+        main([f"ckpt_path={checkpoint}", f"file={reviews}", f"out={out}"])
 
 
 def test_arguments_are_checked_and_text_is_taken_verbatim():

@@ -20,6 +20,12 @@ from tests.helpers import compose_train
         ("task.optimizer.lr=nan", "task.optimizer.lr=nan is not allowed"),
         ("model.dropout=1.0", "model.dropout=1.0 is not allowed: use a number >= 0 and < 1"),
         ("data.batch_size=true", "data.batch_size=True is not allowed"),
+        (
+            "model=lstm model.bidirectional=maybe",
+            "model.bidirectional='maybe' is not allowed: use one of true, false",
+        ),
+        ("trainer.precision=bogus", "trainer.precision='bogus' is not allowed: use one of "),
+        ("trainer.accelerator=tpuu", "trainer.accelerator='tpuu' is not allowed: use one of auto"),
         ("model.cell=foo", "model.cell='foo' is not a recurrent cell; choose one of gru, lstm"),
         ("model.pool=avg", "model.pool='avg' is not a pooling"),
         ("model=seq2seq +model.bidirectional=true", "model.bidirectional=true: a seq2seq"),
@@ -73,3 +79,15 @@ def test_generate_refuses_a_negative_length_or_temperature(override, says, tmp_p
     with pytest.raises(ConfigError) as error:
         generate(cfg)
     assert str(error.value).startswith(says), error.value
+
+
+def test_a_gpu_asked_for_where_torch_sees_none_is_one_line(monkeypatch):
+    from seqlab.run.options import check_accelerator
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("torch.backends.mps.is_available", lambda: False)
+    with pytest.raises(ConfigError, match="trainer.accelerator=gpu, but torch sees no GPU"):
+        check_accelerator("gpu")
+    check_accelerator("cpu")
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    check_accelerator("gpu")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import errno
 import os
 import sys
@@ -12,8 +13,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab.errors import SeqlabError, print_error
-from seqlab.run.compose import in_multirun
+from seqlab.run.compose import ROOT, in_multirun
+from seqlab.run.folder import RunFolder
 
+CONFIG_DIR = ROOT / "conf"
 # where each place a run writes is set, for the message when it cannot be written
 PLACES = {
     "paths.output_dir": "hydra.run.dir",
@@ -41,6 +44,47 @@ def unwritable(error: OSError, cfg: DictConfig) -> SeqlabError | None:
     return SeqlabError(f"cannot write {path} ({error.strerror}); {fix}")
 
 
+def trainer_arguments(argv: list[str]) -> list[str]:
+    """Command-line arguments with every Lightning Trainer option usable as ``trainer.X=...``.
+
+    ``conf/trainer`` lists only the options seqlab sets; Hydra would refuse the others
+    (``trainer.limit_train_batches=5``: "not in struct") unless typed with a ``+``. Those are
+    passed on as ``++trainer.X=...``; a name the Trainer does not take (``trainer.max_epoch``)
+    is one error naming the nearest option.
+    """
+    import inspect
+
+    from lightning import Trainer
+
+    options = [name for name in inspect.signature(Trainer.__init__).parameters if name != "self"]
+    configured = set(OmegaConf.load(CONFIG_DIR / "trainer" / "default.yaml"))
+    out = []
+    for argument in argv:
+        key, equals, value = argument.partition("=")
+        name = key.removeprefix("trainer.")
+        if not equals or not key.startswith("trainer.") or "." in name or name in configured:
+            out.append(argument)
+        elif name in options:
+            out.append(f"++{key}={value}")
+        else:
+            near = difflib.get_close_matches(name, options, n=1)
+            hint = f"did you mean trainer.{near[0]}? " if near else ""
+            raise SeqlabError(
+                f"{key} is not an option of Lightning's Trainer; {hint}"
+                "its options: https://lightning.ai/docs/pytorch/stable/common/trainer.html"
+            )
+    return out
+
+
+def main_arguments() -> None:
+    """Prepare ``sys.argv`` for an entry point's Hydra main (`trainer_arguments`)."""
+    try:
+        sys.argv[1:] = trainer_arguments(sys.argv[1:])
+    except SeqlabError as error:
+        print_error(error)
+        sys.exit(1)
+
+
 def run_cli(command: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     """Run an entry point; a user-fixable ``SeqlabError`` (or a place it cannot write) prints
     one message, not a traceback."""
@@ -53,6 +97,9 @@ def run_cli(command: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
             raise explained from error
     except SeqlabError as error:
         print_error(error)
+        output_dir = cfg and OmegaConf.select(cfg, "paths.output_dir", default=None)
+        if output_dir and not in_multirun():  # a refused command leaves no empty folder
+            RunFolder(output_dir).withdraw()
         if in_multirun():
             raise  # the launcher records this job as failed and the sweep goes on
         sys.exit(1)

@@ -2,7 +2,8 @@
 
 Arguments are ``key=value`` words split at the first ``=``, not Hydra overrides, so a review may
 hold commas, quotes, brackets or ``=`` without escaping:
-``python predict.py ckpt_path=logs/.../best.ckpt text="Loved it, 10/10"`` (or ``file=review.txt``);
+``python predict.py ckpt_path=logs/.../best.ckpt text="Loved it, 10/10"``; ``file=reviews.txt``
+classifies each line of the file and writes one row per line to ``predictions.csv`` (``out=``);
 ``python predict.py ckpt_path=<a data=csv run>/checkpoints/best.ckpt csv=sales.csv`` writes the
 next ``horizon`` rows of each target after the file's last row to ``forecast.csv`` (``out=``)
 and a picture beside it. The vocabulary, columns, scaling and weights all come from the checkpoint.
@@ -28,7 +29,7 @@ from seqlab.run.compose import configured_paths
 
 USAGE = (
     'usage: python predict.py ckpt_path=<run>/checkpoints/best.ckpt text="..." | file=<path> '
-    "| csv=<series.csv> [out=forecast.csv]"
+    "[out=predictions.csv] | csv=<series.csv> [out=forecast.csv]"
 )
 INPUTS = ("text", "file", "csv")
 
@@ -43,8 +44,8 @@ def parse_arguments(argv: list[str]) -> dict[str, str]:
         arguments[key] = value
     if "ckpt_path" not in arguments or sum(key in arguments for key in INPUTS) != 1:
         raise SeqlabError(f"give ckpt_path and exactly one of text / file / csv. {USAGE}")
-    if "out" in arguments and "csv" not in arguments:
-        raise SeqlabError(f"out= names where a csv= forecast goes. {USAGE}")
+    if "out" in arguments and "text" in arguments:
+        raise SeqlabError(f"out= names where a file= or csv= answer goes. {USAGE}")
     return arguments
 
 
@@ -77,15 +78,21 @@ def forecasts_series(checkpoint: Checkpoint, datamodule: L.LightningDataModule) 
         )
 
 
+def new_file(arguments: dict[str, str], default: str, *, picture: bool = False) -> Path:
+    """Where a file= or csv= answer goes (``out=``): never over an existing file."""
+    out = Path(arguments.get("out") or default)
+    for path in (out, out.with_suffix(".png")) if picture else (out,):
+        if path.exists():
+            raise SeqlabError(f"{path} exists; name another file with out=<new.csv>")
+    return out
+
+
 def forecast(arguments: dict[str, str]) -> dict[str, Any]:
     """The next ``horizon`` rows of each target after the CSV's last row, in the targets' own
     units: written to ``out`` (a CSV, with their times when the file has a time column) and a
     picture beside it; never over an existing file."""
-    out = Path(arguments.get("out") or "forecast.csv")
+    out = new_file(arguments, "forecast.csv", picture=True)
     picture = out.with_suffix(".png")
-    for path in (out, picture):
-        if path.exists():
-            raise SeqlabError(f"{path} exists; name another file with out=<new.csv>")
     _, datamodule, task = restore_run(
         arguments["ckpt_path"], configured_paths(), stage=None, check=forecasts_series
     )
@@ -114,17 +121,51 @@ def plot_future(task: Any, window: torch.Tensor, table: pd.DataFrame, path: Path
     return plot_future_of(past.numpy(), table[name].to_numpy(), spec.lead, name, spec.unit, path)
 
 
+def classify_lines(arguments: dict[str, str]) -> dict[str, Any]:
+    """Each non-empty line of ``file`` classified: one row per line (line number, label,
+    probability, the text) in ``out``; a summary printed."""
+    path = Path(arguments["file"])
+    if not path.is_file():
+        raise SeqlabError(f"file={path} does not exist")
+    out = new_file(arguments, "predictions.csv")
+    lines = [
+        (number, line.strip())
+        for number, line in enumerate(as_text(path.read_bytes()).splitlines(), start=1)
+        if line.strip()
+    ]
+    if not lines:
+        raise SeqlabError(f"file={path} holds no text: one text per line is classified")
+    _, datamodule, task = restore_run(
+        arguments["ckpt_path"], configured_paths(), stage=None, check=classifies_text
+    )
+    labels = task.spec.target_names
+    probabilities: list[float] = []
+    for start in range(0, len(lines), 256):  # a long file in batches of texts
+        texts = [text for _, text in lines[start : start + 256]]
+        probabilities += task.predict_proba(*datamodule.encode(texts)).tolist()
+    table = pd.DataFrame(
+        {
+            "line": [number for number, _ in lines],
+            "label": [labels[int(p >= 0.5)] for p in probabilities],
+            "probability_positive": [round(p, 4) for p in probabilities],
+            "text": [text for _, text in lines],
+        }
+    )
+    write_text_atomic(out, table.to_csv(index=False))
+    counts = table["label"].value_counts()
+    summary = ", ".join(f"{counts.get(label, 0):,} {label}" for label in labels)
+    print(f"{len(table):,} lines of {path}: {summary}; one row per line in {out}")
+    return {"predictions": str(out), "lines": len(table), **{k: int(v) for k, v in counts.items()}}
+
+
 def predict(arguments: dict[str, str]) -> dict[str, Any]:
-    """Sentiment and probability of one text (or a CSV's forecast); prints and returns them."""
+    """Sentiment and probability of one text, of each line of a file, or a CSV's forecast;
+    prints and returns them."""
     if "csv" in arguments:
         return forecast(arguments)
     if "file" in arguments:
-        path = Path(arguments["file"])
-        if not path.is_file():
-            raise SeqlabError(f"file={path} does not exist")
-        text = as_text(path.read_bytes())
-    else:
-        text = as_text(arguments["text"])
+        return classify_lines(arguments)
+    text = as_text(arguments["text"])
     _, datamodule, task = restore_run(
         arguments["ckpt_path"], configured_paths(), stage=None, check=classifies_text
     )

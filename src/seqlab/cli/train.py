@@ -75,6 +75,7 @@ def _train(
     resume: Resume | None,
 ) -> RunRecord:
     task.run_config = OmegaConf.to_container(cfg, resolve=True)
+    task.title = f"{choice('model', cfg)} on {choice('data', cfg)}"
     step = resume.step if resume else None
     trainer, callbacks, loggers = build_trainer(cfg, resume_step=step)
     try:
@@ -92,8 +93,7 @@ def _train(
             else []
         )
         if trainer.is_global_zero:  # while the loggers are open: media may go to W&B too
-            title = f"{choice('model', cfg)} on {choice('data', cfg)}"
-            write_artifacts(task, datamodule, output_dir, title, loggers)
+            write_artifacts(task, datamodule, output_dir, task.title, loggers)
     finally:
         close_loggers(loggers)
         if torch.distributed.is_initialized():

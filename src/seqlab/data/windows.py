@@ -28,6 +28,8 @@ def window_starts(
     (the Chicago example) instead: windows are cut inside the split, targets included, so the
     first target is the split's row ``length`` and no target leaves the split.
     """
+    rows = min(end, series_length) - begin
+    needs = last_target_offset + 1 if targets_in_split else length
     if targets_in_split:
         end = min(end, series_length)
         count = end - begin - last_target_offset
@@ -37,7 +39,8 @@ def window_starts(
     if count <= 0:
         raise ValueError(
             f"no complete window of {length} steps (+{last_target_offset - length + 1} ahead) "
-            f"fits in rows {begin}..{end}: the split is too short for this sequence length"
+            f"fits in the split's {max(rows, 0):,} rows (from row {begin:,}; a window needs "
+            f"{needs:,}): the split is too short for this sequence length"
         )
     return torch.arange(begin, begin + count)
 

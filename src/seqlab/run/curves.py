@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from seqlab.files import atomic_path
 from seqlab.media.plots import plt
 from seqlab.run.loggers import CSVLogger
+from seqlab.tasks.base import SeqlabTask
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,18 @@ def best_validation(log_rows: pd.DataFrame, monitor: str, mode: str) -> tuple[st
     return ("epoch" if by_epoch else "step"), int(best), float(validation[best])
 
 
-def plot_curves(log_rows: pd.DataFrame, monitor: str, mode: str, path: Path, title: str) -> Path:
+def plot_curves(
+    log_rows: pd.DataFrame,
+    monitor: str,
+    mode: str,
+    path: Path,
+    title: str,
+    units: dict[str, str] | None = None,
+) -> Path:
     """Loss and the monitored metric, training and validation, against the epoch (against the
-    step when validation runs within epochs), the best checkpoint's validation marked."""
+    step when validation runs within epochs), the best checkpoint's validation marked;
+    ``units``: of the metrics that read in the data's own units (``mae``: °C)."""
+    units = units or {}
     axis, best, value = best_validation(log_rows, monitor, mode)
     by_epoch = axis == "epoch"
     metric = monitor.split("/", 1)[1].removesuffix("_best")
@@ -60,10 +70,11 @@ def plot_curves(log_rows: pd.DataFrame, monitor: str, mode: str, path: Path, tit
         ax.axvline(best, color="grey", linestyle="--", linewidth=1, label="best checkpoint")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(axis if by_epoch else "training step")
-        ax.set_ylabel(name)
+        ax.set_ylabel(f"{name} ({units[name]})" if units.get(name) else name)
         ax.legend()
     shown = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-    fig.suptitle(f"{title}: best val/{metric} {shown} at {axis} {best}", fontsize=10)
+    unit = f" {units[metric]}" if units.get(metric) else ""
+    fig.suptitle(f"{title}: best val/{metric} {shown}{unit} at {axis} {best}", fontsize=10)
     with atomic_path(path, suffix=".tmp.png") as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
@@ -81,15 +92,23 @@ class Curves(L.Callback):
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         csv = next((lg for lg in trainer.loggers if isinstance(lg, CSVLogger)), None)
         saved = trainer.checkpoint_callback
-        if csv is None or saved is None or not saved.monitor:
+        if trainer.fast_dev_run:
+            log.info("no curves.png: a fast_dev_run (debug=fdr) trains a batch, not a curve")
+            return
+        if csv is None:
             log.info("no curves.png: it is drawn from the CSV log (logger=csv or many)")
+            return
+        if saved is None or not saved.monitor:
+            log.info("no curves.png: no checkpoint watches a validation metric to mark")
             return
         csv.save()
         metrics_file = Path(csv.experiment.metrics_file_path)
         if not metrics_file.is_file():
             return
-        title = f"{type(pl_module.net).__name__}" if hasattr(pl_module, "net") else "run"
+        title = pl_module.title if isinstance(pl_module, SeqlabTask) else "run"
+        units = pl_module.metric_units() if isinstance(pl_module, SeqlabTask) else {}
+        rows = pd.read_csv(metrics_file)
         try:
-            plot_curves(pd.read_csv(metrics_file), saved.monitor, saved.mode, self.path, title)
+            plot_curves(rows, saved.monitor, saved.mode, self.path, title, units)
         except (ValueError, KeyError) as problem:
             log.warning(f"curves.png not drawn: {problem}")

@@ -225,6 +225,11 @@ class RunFolder:
             for entry in entries:
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
             self.path.rmdir()
+            for parent in self.path.parents[:2]:  # runs/<model>-<data>/ made for it, if empty
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
 
     @contextmanager
     def refusable(self) -> Iterator[None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -63,10 +63,45 @@ class Number:
         return self.below is None or value < self.below
 
 
+@dataclass(frozen=True)
+class Choice:
+    """An option taking one of a few values (``true``/``false``, a precision's name)."""
+
+    values: tuple[Any, ...]
+    note: str = ""
+
+    def allowed(self) -> str:
+        shown = (str(v).lower() if isinstance(v, bool) else str(v) for v in self.values)
+        names = ", ".join(dict.fromkeys(shown))
+        return f"one of {names}" + (f" ({self.note})" if self.note else "")
+
+    def accepts(self, value: Any) -> bool:
+        # True == 1 in Python: a boolean option takes booleans only, and the others no booleans
+        return any(
+            value == v and isinstance(value, bool) == isinstance(v, bool) for v in self.values
+        )
+
+
+def precisions() -> tuple[Any, ...]:
+    """What Lightning's ``Trainer(precision=...)`` takes."""
+    from lightning.fabric.connector import (
+        _PRECISION_INPUT_INT,
+        _PRECISION_INPUT_STR,
+        _PRECISION_INPUT_STR_ALIAS,
+    )
+
+    return tuple(
+        v
+        for kind in (_PRECISION_INPUT_STR, _PRECISION_INPUT_STR_ALIAS, _PRECISION_INPUT_INT)
+        for v in get_args(kind)
+    )
+
+
+BOOLEAN = Choice((True, False))
 WHOLE_POSITIVE = Number(whole=True, minimum=1)
 FRACTION = Number(minimum=0, below=1)
 
-OPTIONS: dict[str, Number] = {
+OPTIONS: dict[str, Number | Choice] = {
     "seed": Number(whole=True, minimum=0),
     "threads": Number(whole=True, minimum=1, nullable=True, note="null: torch's default"),
     "trainer.max_epochs": Number(
@@ -78,6 +113,9 @@ OPTIONS: dict[str, Number] = {
     "trainer.check_val_every_n_epoch": Number(whole=True, minimum=1, nullable=True),
     "trainer.accumulate_grad_batches": WHOLE_POSITIVE,
     "trainer.gradient_clip_val": Number(positive=True, nullable=True),
+    "trainer.precision": Choice(precisions(), note="bf16-mixed: the CPU's bfloat16 units"),
+    "trainer.accelerator": Choice(("auto", "cpu", "gpu", "cuda", "mps", "tpu")),
+    "trainer.deterministic": Choice((True, False, "warn")),
     "data.batch_size": WHOLE_POSITIVE,
     "data.sequence_length": WHOLE_POSITIVE,
     "data.num_workers": Number(whole=True, minimum=0),
@@ -87,6 +125,7 @@ OPTIONS: dict[str, Number] = {
     "model.hidden_size": WHOLE_POSITIVE,
     "model.num_layers": WHOLE_POSITIVE,
     "model.embedding_dim": WHOLE_POSITIVE,
+    "model.bidirectional": BOOLEAN,
     "model.dropout": FRACTION,
     "model.output_dropout": FRACTION,
     "model.weight_drop": FRACTION,
@@ -104,7 +143,7 @@ SAMPLING: dict[str, Number] = {
 }
 
 
-def check_options(cfg: DictConfig, options: dict[str, Number] = OPTIONS) -> None:
+def check_options(cfg: DictConfig, options: dict[str, Number | Choice] = OPTIONS) -> None:
     """Raise one ``ConfigError`` naming the first option whose value cannot work."""
     for key, rule in options.items():
         if OmegaConf.select(cfg, key, default="<absent>") == "<absent>":
@@ -112,3 +151,23 @@ def check_options(cfg: DictConfig, options: dict[str, Number] = OPTIONS) -> None
         value = OmegaConf.select(cfg, key)
         if not rule.accepts(value):
             raise ConfigError(f"{key}={value!r} is not allowed: use {rule.allowed()}")
+    check_accelerator(OmegaConf.select(cfg, "trainer.accelerator", default=None))
+
+
+def check_accelerator(accelerator: str | None) -> None:
+    """A GPU asked for on a machine whose torch sees none: one line, not Lightning's trace."""
+    import torch
+
+    wants = {"gpu": "a GPU", "cuda": "a CUDA GPU", "mps": "an Apple GPU (MPS)"}.get(
+        str(accelerator)
+    )
+    if wants is None:
+        return
+    has = torch.backends.mps.is_available() if accelerator == "mps" else torch.cuda.is_available()
+    if accelerator == "gpu":
+        has = torch.cuda.is_available() or torch.backends.mps.is_available()
+    if not has:
+        raise ConfigError(
+            f"trainer.accelerator={accelerator}, but torch sees no {wants.removeprefix('a ')} "
+            "on this machine; use trainer.accelerator=cpu (or auto, which picks what there is)"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import netrc
 import os
 from pathlib import Path
@@ -52,6 +53,17 @@ def group_sweep_runs(logger_cfg: DictConfig | None) -> None:
     wandb_cfg = (logger_cfg or {}).get("wandb")
     if wandb_cfg and wandb_cfg.get("group") is None and in_multirun():
         wandb_cfg.group = Path(HydraConfig.get().sweep.dir).name
+
+
+class NoAdverts(logging.Filter):
+    """Drops Lightning's "💡 Tip: try installing litlogger / litmodels" lines: advertising for a
+    cloud service, printed at every run, that no seqlab user can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip:")
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(NoAdverts())
 
 
 def build_trainer(

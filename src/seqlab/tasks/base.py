@@ -30,6 +30,8 @@ class SeqlabTask(L.LightningModule):
 
     # what the training step's loss is logged as, on the progress bar
     train_loss_key = "train/loss"
+    # what pictures call the run (train.py: "lstm on jena")
+    title = "run"
     net: SequenceNet  # the architecture, built from the spec by `tasks.network.build_network`
 
     def __init__(
