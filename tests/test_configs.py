@@ -87,7 +87,7 @@ def test_experiment_composes_to_a_model_that_serves_its_data(name, tmp_path):
     choices = HydraConfig.get().runtime.choices
     assert HydraConfig.get().run.dir.startswith(f"logs/train/runs/{choices.model}-{choices.data}/")
     board = raw(CONF / "experiment" / f"{name}.yaml").get("leaderboard") or {}
-    assert set(board) <= {"reference", "prepare", "long", "data", "notes"}, board
+    assert set(board) <= {"reference", "prepare", "long", "data", "notes", "seeds"}, board
 
 
 @pytest.mark.slow  # about 100 compositions: `make test` runs them, not the inner loop

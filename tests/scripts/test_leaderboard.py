@@ -174,6 +174,15 @@ def test_short_entries_get_every_seed_long_ones_one():
         ("new", 43),
         ("new", 44),
     ]
+    # an entry that states its seeds gets them, whatever its last run took
+    found = [("claimed", {"data": "w", "seeds": 3}), ("costly", {"data": "w", "seeds": 1})]
+    jobs, _ = runner.plan(found, seeds=3, run_long=False, last_fit={"claimed": 900.0})
+    assert [(name, seed) for name, _, seed, _ in jobs] == [
+        ("claimed", 42),
+        ("claimed", 43),
+        ("claimed", 44),
+        ("costly", 42),
+    ]
 
 
 def test_a_command_carries_its_threads_and_its_seeds():

@@ -3,6 +3,7 @@ mean ± std over seeds, cited references as footnotes) and its figures."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import statistics
 from pathlib import Path
@@ -75,6 +76,12 @@ def row_command(runs: pd.DataFrame) -> str:
         return str(first["command"])
     prepare = prepare.removeprefix(f"OMP_NUM_THREADS={threads} ")
     return command(str(first["entry"]), seeds, int(threads), prepare or None)
+
+
+def natural(name: str) -> list[Any]:
+    """Sort key reading the numbers in a name as numbers: ``weather_dlinear_96`` before
+    ``weather_dlinear_192``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 class Footnotes:
@@ -171,7 +178,9 @@ def markdown(
         ]
         footnotes = Footnotes()
         table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for entry, runs in part.groupby("entry", sort=False):
+        grouped = dict(tuple(part.groupby("entry", sort=False)))
+        for entry in sorted(grouped, key=natural):
+            runs = grouped[entry]
             cells = [entry, str(runs["model"].iloc[0])]
             for split in ("val", "test"):
                 sel = runs[(runs["split"] == split) & (runs["metric"] == metric)]

@@ -44,7 +44,9 @@ def plan(
 
     An entry whose run took ``single_seed_after`` seconds or more on the last board
     (``last_fit``, from `last_fit_times`) gets one seed, so that the spread of the short entries
-    does not cost the long ones' hours; an entry the last board lacks gets every seed.
+    does not cost the long ones' hours; an entry the last board lacks gets every seed. An entry
+    that states its ``seeds`` gets that many, whatever it took (a row a claim rests on keeps its
+    spread; a row that costs a section's budget keeps one).
     """
     jobs: list[Job] = []
     long: dict[str, dict[str, str]] = {}
@@ -53,7 +55,7 @@ def plan(
             long.setdefault(board["data"], {})[name] = board["long"]
             continue
         slow = (last_fit or {}).get(name, 0.0) >= single_seed_after
-        for seed in range(42, 42 + (1 if slow else seeds)):
+        for seed in range(42, 42 + board.get("seeds", 1 if slow else seeds)):
             jobs.append((name, board, seed, RUNS / name / f"seed{seed}"))
     return jobs, long
 
