@@ -50,6 +50,8 @@ def test_every_pair_trains_or_is_refused_in_one_line(model, data, cache_dir, tmp
     ]
     if data == "csv":  # a user's file: a real one, the benchmark's CSV, forecasting its CO2
         overrides += [f"data.path={mirror_dir() / 'jena_2020' / 'weather.csv'}", "data.target=OT"]
+    if data == "corpus":  # a user's text: a real one, the Verne book's file as it is
+        overrides += [f"data.path={mirror_dir() / 'verne' / '1268-0.txt'}"]
     cfg = compose_train(overrides, tmp_path / "run")  # a fresh run folder per pair
     try:
         metrics = train(cfg)

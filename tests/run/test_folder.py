@@ -123,20 +123,29 @@ def test_status_keeps_earlier_fields(tmp_path):
     assert read_status(tmp_path) == {"status": "failed", "pid": 3, "error": "boom"}
 
 
-@pytest.mark.integration
-@pytest.mark.slow
-def test_a_finished_run_is_not_overwritten_without_asking(tmp_path):
+def one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr[-3000:]
+    return lines[0]
+
+
+@pytest.fixture
+def finished(tmp_path):
+    """A finished run's folder, and the bytes of every file in it."""
     run = tmp_path / "run"
     assert train_in(run).returncode == 0
-    before = snapshot(run)
-    again = train_in(run)
-    assert again.returncode == 1
-    lines = [line for line in again.stderr.splitlines() if line.strip()]
-    assert lines == [
+    return run, snapshot(run)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_finished_run_is_not_overwritten_without_asking(finished):
+    run, before = finished
+    assert one_error_line(train_in(run)) == (
         f"error: {run} already holds a finished run; nothing was changed. Continue it with "
         "ckpt_path=last, start a new folder (drop hydra.run.dir=... or choose another), or "
         "replace its results with overwrite=true."
-    ]
+    )
     assert snapshot(run) == before  # not even Hydra's .hydra/config.yaml was rewritten
     replaced = train_in(run, "overwrite=true")
     assert replaced.returncode == 0, replaced.stderr[-2000:]
@@ -154,19 +163,11 @@ def test_resuming_nothing_or_a_missing_checkpoint_is_one_line(tmp_path):
         assert not (tmp_path / value).exists()  # a refused run leaves no folder behind
 
 
-def one_error_line(result) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 1 and len(lines) == 1, result.stderr[-3000:]
-    return lines[0]
-
-
 @pytest.mark.integration
 @pytest.mark.slow
-def test_a_refused_rerun_resume_or_overwrite_changes_nothing_in_the_folder(tmp_path):
+def test_a_refused_rerun_resume_or_overwrite_changes_nothing_in_the_folder(finished, tmp_path):
     """Issue 26, items 1, 3 and 5: every check before anything is deleted or rewritten."""
-    run = tmp_path / "run"
-    assert train_in(run).returncode == 0
-    before = snapshot(run)
+    run, before = finished
     line = one_error_line(train_in(run, "overwrite=true", "data.target=nope"))
     assert "nope" in line
     assert snapshot(run) == before  # the earlier results and .hydra/config.yaml are intact

@@ -30,7 +30,7 @@ def generative(checkpoint: Checkpoint, datamodule: L.LightningDataModule) -> Non
     if not issubclass(get_class(task), Generator):
         raise SeqlabError(
             f"{checkpoint.path} is a {task.rsplit('.', 1)[-1]} run; generate.py samples "
-            "from language models (data=verne or data=chorales)"
+            "from language models (data=verne, data=chorales or data=corpus)"
         )
 
 
