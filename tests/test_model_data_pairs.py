@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from seqlab.cli.train import train
+from seqlab.data.verne import book_body, paragraphs_by_part
 from seqlab.errors import SeqlabError
 from tests.helpers import ROOT, compose_train, mirror_dir
 
@@ -35,11 +37,25 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
+@pytest.fixture(scope="module")
+def verne_parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user's labelled texts, real ones: Verne's paragraphs by the part of the book they come
+    from, as a CSV and as one folder of files per part."""
+    folder = tmp_path_factory.mktemp("verne_parts")
+    book = mirror_dir() / "verne" / "1268-0.txt"
+    rows = paragraphs_by_part(book_body(book.read_bytes(), book))[::10]  # 301 paragraphs
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(folder / "parts.csv", index=False)
+    for i, (text, part) in enumerate(rows):
+        (folder / "parts" / part).mkdir(parents=True, exist_ok=True)
+        (folder / "parts" / part / f"{i}.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize("data", DATA)
 @pytest.mark.parametrize("model", MODELS)
-def test_every_pair_trains_or_is_refused_in_one_line(model, data, cache_dir, tmp_path):
+def test_every_pair_trains_or_is_refused_in_one_line(model, data, cache_dir, verne_parts, tmp_path):
     overrides = [
         f"model={model}",
         f"data={data}",
@@ -50,6 +66,10 @@ def test_every_pair_trains_or_is_refused_in_one_line(model, data, cache_dir, tmp
     ]
     if data == "csv":  # a user's file: a real one, the benchmark's CSV, forecasting its CO2
         overrides += [f"data.path={mirror_dir() / 'jena_2020' / 'weather.csv'}", "data.target=OT"]
+    if data == "text_csv":
+        overrides += [f"data.path={verne_parts / 'parts.csv'}"]
+    if data == "text_folder":
+        overrides += [f"data.path={verne_parts / 'parts'}"]
     if data == "corpus":  # a user's text: a real one, the Verne book's file as it is
         overrides += [f"data.path={mirror_dir() / 'verne' / '1268-0.txt'}"]
     cfg = compose_train(overrides, tmp_path / "run")  # a fresh run folder per pair

@@ -75,3 +75,11 @@ def test_mirror_book_body_and_vocabulary():
     assert text == "THE MYSTERIOUS ISLAND"
     assert dm.provenance["body_chars"] == 1112261
     assert len(dm.vocab) == 80 and dm.provenance["unknown_chars"]["test"] == 0
+
+
+def test_paragraphs_are_labelled_by_the_part_they_come_from():
+    from seqlab.data.verne import paragraphs_by_part
+
+    long = " ".join(["word"] * 25)
+    body = f"PART 1--DROPPED\n\n{long}\n\nshort one\n\nPART 2\n\nABANDONED\n\n{long} two\n"
+    assert paragraphs_by_part(body) == [(long, "part 1"), (f"{long} two", "part 2")]

@@ -1,4 +1,5 @@
-"""Predict with a trained checkpoint: classify new text, or forecast the future of a CSV's series.
+"""Predict with a trained checkpoint: classify new text (two classes or more, by their names), or
+forecast the future of a CSV's series.
 
 Arguments are ``key=value`` words split at the first ``=``, not Hydra overrides, so a review may
 hold commas, quotes, brackets or ``=`` without escaping:
@@ -64,7 +65,7 @@ def classifies_text(checkpoint: Checkpoint, datamodule: L.LightningDataModule) -
         raise SeqlabError(
             f"{checkpoint.path} is a {OmegaConf.select(checkpoint.config, 'task._target_')} run "
             "on data without a saved text vocabulary; predict.py classifies text "
-            "(e.g. data=imdb runs)"
+            "(data=imdb, text_csv or text_folder runs)"
         )
 
 
@@ -121,6 +122,30 @@ def plot_future(task: Any, window: torch.Tensor, table: pd.DataFrame, path: Path
     return plot_future_of(past.numpy(), table[name].to_numpy(), spec.lead, name, spec.unit, path)
 
 
+def answers(task: Any, datamodule: Any, texts: list[str]) -> pd.DataFrame:
+    """Each text's label and probabilities: two classes, ``probability_positive``; more, the
+    label's ``probability`` and a ``p_<class>`` column per class."""
+    probabilities = task.predict_proba(*datamodule.encode(texts))
+    names = task.spec.target_names
+    if probabilities.dim() == 1:
+        return pd.DataFrame(
+            {
+                "label": [names[int(p >= 0.5)] for p in probabilities.tolist()],
+                "probability_positive": [round(p, 4) for p in probabilities.tolist()],
+            }
+        )
+    best = probabilities.max(dim=-1)
+    table = pd.DataFrame(
+        {
+            "label": [names[int(i)] for i in best.indices],
+            "probability": [round(p, 4) for p in best.values.tolist()],
+        }
+    )
+    for i, name in enumerate(names):
+        table[f"p_{name}"] = [round(p, 4) for p in probabilities[:, i].tolist()]
+    return table
+
+
 def classify_lines(arguments: dict[str, str]) -> dict[str, Any]:
     """Each non-empty line of ``file`` classified: one row per line (line number, label,
     probability, the text) in ``out``; a summary printed."""
@@ -139,18 +164,13 @@ def classify_lines(arguments: dict[str, str]) -> dict[str, Any]:
         arguments["ckpt_path"], configured_paths(), stage=None, check=classifies_text
     )
     labels = task.spec.target_names
-    probabilities: list[float] = []
+    parts = []
     for start in range(0, len(lines), 256):  # a long file in batches of texts
         texts = [text for _, text in lines[start : start + 256]]
-        probabilities += task.predict_proba(*datamodule.encode(texts)).tolist()
-    table = pd.DataFrame(
-        {
-            "line": [number for number, _ in lines],
-            "label": [labels[int(p >= 0.5)] for p in probabilities],
-            "probability_positive": [round(p, 4) for p in probabilities],
-            "text": [text for _, text in lines],
-        }
-    )
+        parts.append(answers(task, datamodule, texts))
+    table = pd.concat(parts, ignore_index=True)
+    table.insert(0, "line", [number for number, _ in lines])
+    table["text"] = [text for _, text in lines]
     write_text_atomic(out, table.to_csv(index=False))
     counts = table["label"].value_counts()
     summary = ", ".join(f"{counts.get(label, 0):,} {label}" for label in labels)
@@ -169,17 +189,16 @@ def predict(arguments: dict[str, str]) -> dict[str, Any]:
     _, datamodule, task = restore_run(
         arguments["ckpt_path"], configured_paths(), stage=None, check=classifies_text
     )
-    inputs = datamodule.encode([text])
-    probability = float(task.predict_proba(*inputs)[0])
+    result = answers(task, datamodule, [text]).iloc[0].to_dict()
     words = len(text.split())
-    labels = task.spec.target_names
-    result = {
-        "label": labels[int(probability >= 0.5)],
-        "probability_positive": round(probability, 4),
-        "words": words,
-    }
+    result["words"] = words
     note = "" if words else " (empty text: the model's answer for no words at all)"
-    print(f"{result['label']} (p(pos) = {probability:.3f}, {words:,} words){note}")
+    if "probability_positive" in result:
+        shown = f"p(pos) = {result['probability_positive']:.3f}"
+    else:  # every class's probability, the likeliest first
+        ranked = sorted((k for k in result if k.startswith("p_")), key=lambda k: -result[k])
+        shown = ", ".join(f"p({k[2:]}) = {result[k]:.3f}" for k in ranked)
+    print(f"{result['label']} ({shown}, {words:,} words){note}")
     return result
 
 

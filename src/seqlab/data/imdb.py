@@ -22,19 +22,10 @@ import numpy as np
 import torch
 
 from seqlab.data import sources
-from seqlab.data.base import DataModule
-from seqlab.data.text import (
-    Bags,
-    BucketBatchSampler,
-    OutputMode,
-    Sequences,
-    Vectorizer,
-    corpus_word_ids,
-    segment_ids,
-)
-from seqlab.errors import DataError, SeqlabError
+from seqlab.data.labelled import LabelledTexts
+from seqlab.data.text import Vectorizer, corpus_word_ids, segment_ids
+from seqlab.errors import DataError
 from seqlab.files import write_torch_atomic
-from seqlab.spec import TaskSpec
 
 SPLITS = ("train", "test", "unsup")
 LABELS = ("neg", "pos")  # folder names; label 0 and 1
@@ -42,7 +33,6 @@ CLASS_NAMES = ("negative", "positive")
 _REVIEW = re.compile(r"(?:\./)?aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt")
 _CACHE_VERSION = 3  # bump when standardisation or the cache layout changes
 _VECTORS_VERSION = 4  # the fitted splits' cache: bump when the split or its order changes
-_MODES = ("int", "multi_hot", "count", "tf_idf")
 
 
 def read_reviews(archive: Path, unsup: bool = True) -> dict[str, tuple[list[str], list[int]]]:
@@ -199,7 +189,7 @@ def _discard_cache(path: Path, error: BaseException) -> None:
     path.unlink(missing_ok=True)
 
 
-class ImdbDataModule(DataModule):
+class ImdbDataModule(LabelledTexts):
     """Train 25k (``val_fraction`` held out, seeded), test 25k; vocabulary from training only.
 
     ``output_mode`` ``int`` gives padded id sequences (batches ``(ids, lengths, labels)``,
@@ -207,67 +197,12 @@ class ImdbDataModule(DataModule):
     give bag-of-n-gram vectors (batches ``(features, labels)``) for ``model=bow``.
     """
 
-    def __init__(
-        self,
-        data_dir: str | Path,
-        cache_dir: str | Path | None = None,
-        output_mode: OutputMode = "int",
-        ngrams: int = 1,
-        max_tokens: int = 20_000,
-        max_length: int | None = 600,
-        pad_to: int | None = None,
-        val_fraction: float = 0.2,
-        split_seed: int = 1337,
-        batch_size: int = 32,
-        bucket: bool = True,
-        num_workers: int = 0,
-        download: bool = True,
-    ) -> None:
-        super().__init__(data_dir, cache_dir)
-        self.save_hyperparameters(logger=False)
-        if output_mode not in _MODES:
-            raise SeqlabError(f"data.output_mode must be one of {_MODES}, got {output_mode!r}")
-        if output_mode == "int" and ngrams != 1:
-            raise SeqlabError(
-                "data.output_mode=int gives word sequences and needs data.ngrams=1; "
-                "bigrams go with multi_hot, count or tf_idf"
-            )
-        self.vectorizer: Vectorizer | None = None
+    data_name = "imdb"
+    class_names = CLASS_NAMES
+    counted = "reviews"
 
     def locate(self) -> Path:
         return self.fetch("imdb")
-
-    def build(self, path: Path) -> None:
-        for split, (index, texts, labels) in self._indexed(path).items():
-            self.datasets[split] = self._dataset(index, texts, labels)
-        self.spec = self.publish_spec()
-        self.provenance = {
-            "file": str(path),
-            "reviews": {split: len(ds) for split, ds in self.datasets.items()},
-            "vocabulary": self.vectorizer.size,
-            "output_mode": self.hparams.output_mode,
-            "ngrams": self.hparams.ngrams,
-        }
-
-    @property
-    def _needs_idf(self) -> bool:
-        return self.hparams.output_mode == "tf_idf"
-
-    def publish_spec(self) -> TaskSpec:
-        """The task spec of the fitted vocabulary (after `setup` or `load_state_dict`)."""
-        if self.vectorizer is None:
-            raise SeqlabError("the IMDB vocabulary is not fitted: call setup() first")
-        bag = self.hparams.output_mode != "int"
-        return TaskSpec(
-            data_name="imdb",
-            kind="classification",
-            input_kind="bag" if bag else "tokens",
-            input_size=self.vectorizer.size,
-            output_size=1,
-            sequence_length=None if bag else self.hparams.pad_to,
-            target_names=CLASS_NAMES,
-            feature_names=() if bag else tuple(self.vectorizer.vocabulary),
-        )
 
     def _indexed(self, path: Path) -> dict[str, tuple[np.ndarray, np.ndarray, torch.Tensor]]:
         """Vocabulary indices, text numbers and labels per split, fitting the vocabulary.
@@ -347,41 +282,6 @@ class ImdbDataModule(DataModule):
             }
             write_torch_atomic(cached, {"vectorizer": state, "splits": splits})
         return indexed
-
-    def _dataset(self, index: np.ndarray, texts: np.ndarray, labels: torch.Tensor) -> Any:
-        """The split's dataset in the configured output mode."""
-        count = len(labels)
-        if self.hparams.output_mode == "int":
-            return Sequences(
-                index, texts, count, labels, self.hparams.max_length, self.hparams.pad_to
-            )
-        vectorizer = self.vectorizer
-        return Bags(
-            index, texts, count, labels, vectorizer.size, self.hparams.output_mode, vectorizer.idf
-        )
-
-    def encode(self, texts: list[str]) -> tuple[torch.Tensor, ...]:
-        """New texts as one batch of model inputs (no labels), with the fitted vocabulary."""
-        index, numbers = self.vectorizer.index(*self.vectorizer.word_ids(texts))
-        dataset = self._dataset(index, numbers, torch.zeros(len(texts), dtype=torch.int64))
-        return dataset.__getitems__(list(range(len(texts))))[:-1]
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"vectorizer": self.vectorizer.state_dict()} if self.vectorizer else {}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if "vectorizer" in state_dict and self.vectorizer is None:
-            self.vectorizer = Vectorizer.from_state_dict(state_dict["vectorizer"])
-
-    def batching(self, split: str) -> dict[str, Any]:
-        """Training batches of similar lengths (`BucketBatchSampler`) when texts are not padded
-        to one length: little padding, still shuffled."""
-        dataset = self.datasets[split]
-        if isinstance(dataset, Sequences) and self.hparams.bucket and not self.hparams.pad_to:
-            shuffle, seed = split == "train", self.hparams.split_seed
-            sampler = BucketBatchSampler(dataset.lengths, self.hparams.batch_size, shuffle, seed)
-            return {"batch_sampler": sampler}
-        return super().batching(split)
 
 
 def _select(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from seqlab.data.corpus import CorpusDataModule
@@ -52,3 +53,21 @@ class VerneDataModule(CorpusDataModule):
 
     def text(self, path: Path) -> str:
         return book_body(path.read_bytes(), path)
+
+
+PART = re.compile(r"^PART (\d)\b.*$", re.MULTILINE)
+
+
+def paragraphs_by_part(body: str, min_words: int = 20) -> list[tuple[str, str]]:
+    """The book's paragraphs of at least ``min_words`` words, each with the part it comes from
+    (``part 1`` … ``part 3``): a real three-class text-classification set
+    (``scripts/verne_parts.py``)."""
+    marks = list(PART.finditer(body))
+    rows = []
+    for mark, following in zip(marks, [*marks[1:], None], strict=True):
+        end = following.start() if following else len(body)
+        for paragraph in re.split(r"\n\s*\n", body[mark.end() : end]):
+            text = " ".join(paragraph.split())
+            if len(text.split()) >= min_words:
+                rows.append((text, f"part {mark.group(1)}"))
+    return rows

@@ -46,9 +46,9 @@ class Majority(SequenceNet):
     """The class most frequent among the training labels, whatever the text: the floor every
     classifier must clear (50 % on IMDB's balanced test set).
 
-    Its one value, a logit of +1 or -1 toward that class, is set from the training labels by the
-    task (`fit_labels`), not by gradient steps: it has no parameters and is never trained. A tie
-    goes to the first class.
+    Its value, a logit of +1 or -1 toward that class (with more than two classes: +1 for it, -1
+    for each other), is set from the training labels by the task (`fit_labels`), not by
+    gradient steps: it has no parameters and is never trained. A tie goes to the first class.
     """
 
     task_kinds = frozenset({"classification"})
@@ -57,12 +57,18 @@ class Majority(SequenceNet):
 
     def __init__(self, spec: TaskSpec) -> None:
         super().__init__()
-        self.register_buffer("logit", torch.tensor(-1.0))
+        shape = (spec.output_size,) if spec.output_size > 1 else ()
+        self.register_buffer("logit", torch.full(shape, -1.0))
         self.output_size = spec.output_size
 
     def fit_labels(self, labels: torch.Tensor) -> None:
-        """Point the logit at the majority of ``labels`` (0 / 1)."""
-        self.logit.fill_(1.0 if labels.float().mean() > 0.5 else -1.0)
+        """Point the logit(s) at the majority of ``labels`` (class numbers)."""
+        if self.output_size == 1:
+            self.logit.fill_(1.0 if labels.float().mean() > 0.5 else -1.0)
+            return
+        counts = torch.bincount(labels, minlength=self.output_size)
+        self.logit.fill_(-1.0)
+        self.logit[int(counts.argmax())] = 1.0
 
     def forward(self, inputs: NetInput) -> torch.Tensor:
         return self.logit.expand(len(inputs.x), self.output_size)
