@@ -130,6 +130,12 @@ def test_three_classes_train_evaluate_and_predict_by_name(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     predict([f"ckpt_path={record.checkpoint}", f"file={lines}"])
     assert pd.read_csv(tmp_path / "predictions.csv")["label"].tolist() == ["billing", "account"]
+    # a CSV's text column (the column trained on, body), one label per row
+    tickets(tmp_path / "new.csv", per_class=2)
+    result = predict([f"ckpt_path={record.checkpoint}", "csv=new.csv", "out=labels.csv"])
+    assert result["rows"] == 6
+    labelled = pd.read_csv(tmp_path / "labels.csv")
+    assert (labelled["label"] == pd.read_csv(tmp_path / "new.csv")["category"]).all()
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["data_source"][
         "classes"
     ] == ["account", "billing", "hardware"]

@@ -25,12 +25,12 @@ from omegaconf import OmegaConf
 from seqlab.data.base import SeriesData, TextData
 from seqlab.errors import SeqlabError
 from seqlab.files import write_text_atomic
-from seqlab.run.checkpoint import Checkpoint, restore_run
+from seqlab.run.checkpoint import Checkpoint, RestoredRun, restore_run
 from seqlab.run.compose import configured_paths
 
 USAGE = (
     'usage: python predict.py ckpt_path=<run>/checkpoints/best.ckpt text="..." | file=<path> '
-    "[out=predictions.csv] | csv=<series.csv> [out=forecast.csv]"
+    "[out=predictions.csv] | csv=<series.csv or texts.csv> [column=text] [out=...]"
 )
 INPUTS = ("text", "file", "csv")
 
@@ -40,11 +40,13 @@ def parse_arguments(argv: list[str]) -> dict[str, str]:
     arguments: dict[str, str] = {}
     for word in argv:
         key, sep, value = word.partition("=")
-        if not sep or key not in {"ckpt_path", "out", *INPUTS}:
+        if not sep or key not in {"ckpt_path", "out", "column", *INPUTS}:
             raise SeqlabError(f"cannot read argument {word!r}. {USAGE}")
         arguments[key] = value
     if "ckpt_path" not in arguments or sum(key in arguments for key in INPUTS) != 1:
         raise SeqlabError(f"give ckpt_path and exactly one of text / file / csv. {USAGE}")
+    if "column" in arguments and "csv" not in arguments:
+        raise SeqlabError(f"column= names the text column of a csv= file. {USAGE}")
     if "out" in arguments and "text" in arguments:
         raise SeqlabError(f"out= names where a file= or csv= answer goes. {USAGE}")
     return arguments
@@ -88,15 +90,48 @@ def new_file(arguments: dict[str, str], default: str, *, picture: bool = False) 
     return out
 
 
-def forecast(arguments: dict[str, str]) -> dict[str, Any]:
+def reads_csv(checkpoint: Checkpoint, datamodule: L.LightningDataModule) -> None:
+    """csv= serves a forecaster of a CSV's series and a classifier of texts."""
+    if not isinstance(datamodule, TextData):
+        forecasts_series(checkpoint, datamodule)
+
+
+def answer_csv(arguments: dict[str, str]) -> dict[str, Any]:
+    """csv=: a forecaster's next ``horizon`` rows of the file's series, or a classifier's label
+    for each row of the file's text column."""
+    restored = restore_run(arguments["ckpt_path"], configured_paths(), stage=None, check=reads_csv)
+    if isinstance(restored.datamodule, TextData):
+        return classify_rows(arguments, restored)
+    return forecast(arguments, restored)
+
+
+def classify_rows(arguments: dict[str, str], restored: RestoredRun) -> dict[str, Any]:
+    """Each row of the CSV's text column (``column=``; by default the column the run was
+    trained on, else ``text``) classified into ``out``."""
+    path = Path(arguments["csv"])
+    if not path.is_file():
+        raise SeqlabError(f"csv={path} does not exist")
+    trained = OmegaConf.select(restored.checkpoint.config, "data.text", default=None)
+    column = arguments.get("column") or trained or "text"
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise SeqlabError(f"csv={path} cannot be read as a CSV file: {error}") from error
+    if column not in frame.columns:
+        raise SeqlabError(
+            f"csv={path} has no column {column!r}; it has {list(frame.columns)} (column=<name>)"
+        )
+    rows = [(number, text) for number, text in enumerate(frame[column], start=1) if text.strip()]
+    return write_answers(arguments, restored, rows, f"rows of {path}", "row")
+
+
+def forecast(arguments: dict[str, str], restored: RestoredRun) -> dict[str, Any]:
     """The next ``horizon`` rows of each target after the CSV's last row, in the targets' own
     units: written to ``out`` (a CSV, with their times when the file has a time column) and a
     picture beside it; never over an existing file."""
     out = new_file(arguments, "forecast.csv", picture=True)
     picture = out.with_suffix(".png")
-    _, datamodule, task = restore_run(
-        arguments["ckpt_path"], configured_paths(), stage=None, check=forecasts_series
-    )
+    _, datamodule, task = restored
     window, times = datamodule.window_of(Path(arguments["csv"]))
     task.eval()
     with torch.no_grad():
@@ -147,42 +182,58 @@ def answers(task: Any, datamodule: Any, texts: list[str]) -> pd.DataFrame:
 
 
 def classify_lines(arguments: dict[str, str]) -> dict[str, Any]:
-    """Each non-empty line of ``file`` classified: one row per line (line number, label,
-    probability, the text) in ``out``; a summary printed."""
+    """Each non-empty line of ``file`` classified into ``out``."""
     path = Path(arguments["file"])
     if not path.is_file():
         raise SeqlabError(f"file={path} does not exist")
-    out = new_file(arguments, "predictions.csv")
     lines = [
         (number, line.strip())
         for number, line in enumerate(as_text(path.read_bytes()).splitlines(), start=1)
         if line.strip()
     ]
-    if not lines:
-        raise SeqlabError(f"file={path} holds no text: one text per line is classified")
-    _, datamodule, task = restore_run(
+    restored = restore_run(
         arguments["ckpt_path"], configured_paths(), stage=None, check=classifies_text
     )
+    return write_answers(arguments, restored, lines, f"lines of {path}", "line")
+
+
+def write_answers(
+    arguments: dict[str, str],
+    restored: RestoredRun,
+    texts: list[tuple[int, str]],
+    what: str,
+    unit: str,
+) -> dict[str, Any]:
+    """``texts`` (numbered) classified: one row each (its number, label, probabilities, the
+    text) in ``out`` (predictions.csv), never over an existing file; a summary printed."""
+    out = new_file(arguments, "predictions.csv")
+    if not texts:
+        raise SeqlabError(f"the {what} hold no text to classify")
+    _, datamodule, task = restored
     labels = task.spec.target_names
     parts = []
-    for start in range(0, len(lines), 256):  # a long file in batches of texts
-        texts = [text for _, text in lines[start : start + 256]]
-        parts.append(answers(task, datamodule, texts))
+    for start in range(0, len(texts), 256):  # a long file in batches of texts
+        batch = [text for _, text in texts[start : start + 256]]
+        parts.append(answers(task, datamodule, batch))
     table = pd.concat(parts, ignore_index=True)
-    table.insert(0, "line", [number for number, _ in lines])
-    table["text"] = [text for _, text in lines]
+    table.insert(0, unit, [number for number, _ in texts])
+    table["text"] = [text for _, text in texts]
     write_text_atomic(out, table.to_csv(index=False))
     counts = table["label"].value_counts()
     summary = ", ".join(f"{counts.get(label, 0):,} {label}" for label in labels)
-    print(f"{len(table):,} lines of {path}: {summary}; one row per line in {out}")
-    return {"predictions": str(out), "lines": len(table), **{k: int(v) for k, v in counts.items()}}
+    print(f"{len(table):,} {what}: {summary}; one row per {unit} in {out}")
+    return {
+        "predictions": str(out),
+        f"{unit}s": len(table),
+        **{k: int(v) for k, v in counts.items()},
+    }
 
 
 def predict(arguments: dict[str, str]) -> dict[str, Any]:
     """Sentiment and probability of one text, of each line of a file, or a CSV's forecast;
     prints and returns them."""
     if "csv" in arguments:
-        return forecast(arguments)
+        return answer_csv(arguments)
     if "file" in arguments:
         return classify_lines(arguments)
     text = as_text(arguments["text"])
