@@ -139,3 +139,22 @@ def test_three_classes_train_evaluate_and_predict_by_name(tmp_path, monkeypatch)
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["data_source"][
         "classes"
     ] == ["account", "billing", "hardware"]
+
+
+def test_the_tokenised_texts_are_cached_and_a_changed_file_is_read_again(tmp_path, monkeypatch):
+    path = tickets(tmp_path / "t.csv")
+    options = {"path": str(path), "text": "body", "label": "category", "cache_dir": tmp_path / "c"}
+    first = ready(TextCsvDataModule(tmp_path, **options))
+    import seqlab.data.labelled as labelled
+
+    def refuse(*_):
+        raise AssertionError("tokenised again")
+
+    monkeypatch.setattr(labelled, "corpus_word_ids", refuse)
+    again = ready(TextCsvDataModule(tmp_path, **options))
+    assert again.class_names == first.class_names
+    for split in ("train", "val", "test"):
+        assert again.datasets[split].labels.tolist() == first.datasets[split].labels.tolist()
+    tickets(path, per_class=41)  # the file changed: read and tokenised again
+    with pytest.raises(AssertionError, match="tokenised again"):
+        ready(TextCsvDataModule(tmp_path, **options))

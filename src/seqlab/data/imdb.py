@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import re
 import tarfile
-import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 from seqlab.data import sources
-from seqlab.data.labelled import LabelledTexts
+from seqlab.data.labelled import LabelledTexts, discard_cache, load_cache
 from seqlab.data.text import Vectorizer, corpus_word_ids, segment_ids
 from seqlab.errors import DataError
 from seqlab.files import write_torch_atomic
@@ -120,7 +119,7 @@ def tokenized_corpus(archive: Path, cache_dir: Path | None, unsup: bool = False)
     name = f"tokens-v{_CACHE_VERSION}{part}-{stat.st_size}-{stat.st_mtime_ns}.pt"
     cached = Path(cache_dir) / "imdb" / name if cache_dir else None
     splits = SPLITS if unsup else SPLITS[:2]
-    corpus = _load_cache(cached)
+    corpus = load_cache(cached)
     if corpus is not None:
         try:
             corpus["words"] = corpus["words"].split("\n")  # one string unpickles far faster
@@ -128,7 +127,7 @@ def tokenized_corpus(archive: Path, cache_dir: Path | None, unsup: bool = False)
                 _check_split(corpus[split], ("ids", "offsets", "labels"))
             return corpus
         except (KeyError, TypeError, AttributeError, ValueError) as error:
-            _discard_cache(cached, error)
+            discard_cache(cached, error)
     reviews = read_reviews(archive, unsup)
     texts = [t for s in splits for t in reviews[s][0]]
     words, flat, offsets = corpus_word_ids(texts)
@@ -148,21 +147,6 @@ def tokenized_corpus(archive: Path, cache_dir: Path | None, unsup: bool = False)
     return corpus
 
 
-def _load_cache(path: Path | None) -> dict[str, Any] | None:
-    """A cache file's payload; None when there is none. A file that cannot be read (truncated
-    by a full disk or a kill, garbage) is named in a warning, removed, and rebuilt by the caller."""
-    if path is None or not path.is_file():
-        return None
-    try:
-        payload = torch.load(path, weights_only=True)
-        if not isinstance(payload, dict):
-            raise TypeError(f"it holds a {type(payload).__name__}, not a dict")
-        return payload
-    except Exception as error:  # noqa: BLE001 (whatever unpickling garbage raises)
-        _discard_cache(path, error)
-        return None
-
-
 def _check_split(split: dict[str, torch.Tensor], keys: tuple[str, str, str]) -> None:
     """Raise ValueError unless a cached split's flat values, offsets and labels fit together."""
     flat, offsets, labels = (split[key] for key in keys)
@@ -176,17 +160,6 @@ def _check_split(split: dict[str, torch.Tensor], keys: tuple[str, str, str]) -> 
         or bool((offsets.diff() < 0).any())
     ):
         raise ValueError("a cached split's offsets do not match its values and labels")
-
-
-def _discard_cache(path: Path, error: BaseException) -> None:
-    first = re.split(r"(?<=\.)\s|\n", str(error).strip(), maxsplit=1)[0]
-    reason = first[:160]  # its first sentence
-    warnings.warn(
-        f"the IMDB cache file {path} is corrupt ({type(error).__name__}: {reason}); "
-        "removing it and rebuilding it from the archive",
-        stacklevel=3,
-    )
-    path.unlink(missing_ok=True)
 
 
 class ImdbDataModule(LabelledTexts):
@@ -217,7 +190,7 @@ class ImdbDataModule(LabelledTexts):
             f"{h.ngrams}-{h.split_seed}-{h.val_fraction}{'-idf' if self._needs_idf else ''}.pt"
         )
         cached = self.cache_dir / "imdb" / name if self.cache_dir else None
-        saved = _load_cache(cached) if self.vectorizer is None else None
+        saved = load_cache(cached) if self.vectorizer is None else None
         if saved is not None:
             try:
                 state = saved["vectorizer"]
@@ -234,7 +207,7 @@ class ImdbDataModule(LabelledTexts):
                 self.vectorizer = vectorizer
                 return indexed
             except (KeyError, TypeError, AttributeError, ValueError, IndexError) as error:
-                _discard_cache(cached, error)
+                discard_cache(cached, error)
         corpus = tokenized_corpus(path, self.cache_dir)
         words = corpus["words"]
         train = corpus["train"]

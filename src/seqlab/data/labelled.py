@@ -11,8 +11,10 @@ folder with one sub-folder of text files per class, the layout of ``aclImdb/trai
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import re
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -32,9 +34,36 @@ from seqlab.data.text import (
     corpus_word_ids,
 )
 from seqlab.errors import DataError, SeqlabError
+from seqlab.files import write_torch_atomic
 from seqlab.spec import TaskSpec
 
 MODES = ("int", "multi_hot", "count", "tf_idf")
+
+
+def load_cache(path: Path | None) -> dict[str, Any] | None:
+    """A cache file's payload; None when there is none. A file that cannot be read (truncated
+    by a full disk or a kill, garbage) is named in a warning, removed, and rebuilt by the caller."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        payload = torch.load(path, weights_only=True)
+        if not isinstance(payload, dict):
+            raise TypeError(f"it holds a {type(payload).__name__}, not a dict")
+        return payload
+    except Exception as error:  # noqa: BLE001 (whatever unpickling garbage raises)
+        discard_cache(path, error)
+        return None
+
+
+def discard_cache(path: Path, error: BaseException) -> None:
+    first = re.split(r"(?<=\.)\s|\n", str(error).strip(), maxsplit=1)[0]
+    reason = first[:160]  # its first sentence
+    warnings.warn(
+        f"the cache file {path} is corrupt ({type(error).__name__}: {reason}); "
+        "removing it and rebuilding it from the data",
+        stacklevel=3,
+    )
+    path.unlink(missing_ok=True)
 
 
 class LabelledTexts(DataModule):
@@ -224,7 +253,63 @@ class UserTexts(LabelledTexts):
             texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
         return [str(t) for t in texts], np.asarray([str(label) for label in labels])
 
-    def _indexed(self, path: Path) -> dict[str, tuple[np.ndarray, np.ndarray, torch.Tensor]]:
+    def identity(self, path: Path) -> list[Any]:
+        """What the cached tokens depend on: the sources' sizes and times, and the options that
+        choose and split the texts."""
+        sources = [path] + ([Path(str(self.hparams.test_path))] if self.hparams.test_path else [])
+        stats = []
+        for source in sources:
+            files = (
+                [source]
+                if source.is_file()
+                else sorted(p for p in source.rglob("*") if p.is_file())
+            )
+            stats.append([(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files])
+        keys = (
+            "text",
+            "label",
+            "classes",
+            "encoding",
+            "test_fraction",
+            "val_fraction",
+            "split_seed",
+        )
+        return [stats, [str(self.hparams.get(key)) for key in keys]]
+
+    def _tokenized(self, path: Path) -> dict[str, Any]:
+        """The texts split and tokenised (`corpus_word_ids`) with their class numbers, cached
+        under ``cache_dir`` by `identity`: a second run reads no file and tokenises nothing."""
+        digest = hashlib.sha1(json.dumps(self.identity(path)).encode()).hexdigest()[:16]
+        cached = self.cache_dir / "texts" / f"tokens-{digest}.pt" if self.cache_dir else None
+        saved = load_cache(cached)
+        if saved is not None:
+            try:
+                return {
+                    "classes": saved["classes"].split("\n"),
+                    "words": saved["words"].split("\n"),
+                    "flat": saved["flat"].numpy(),
+                    "offsets": saved["offsets"].numpy(),
+                    "bounds": saved["bounds"].numpy(),
+                    "labels": {k: v for k, v in saved["labels"].items()},
+                }
+            except (KeyError, AttributeError, TypeError) as error:
+                discard_cache(cached, error)
+        tokens = self._split_and_tokenize(path)
+        if cached is not None:
+            write_torch_atomic(
+                cached,
+                {
+                    "classes": "\n".join(tokens["classes"]),
+                    "words": "\n".join(tokens["words"]),
+                    "flat": torch.from_numpy(tokens["flat"]),
+                    "offsets": torch.from_numpy(tokens["offsets"]),
+                    "bounds": torch.from_numpy(tokens["bounds"]),
+                    "labels": tokens["labels"],
+                },
+            )
+        return tokens
+
+    def _split_and_tokenize(self, path: Path) -> dict[str, Any]:
         h = self.hparams
         texts, labels = self._read(path)
         if h.test_path:
@@ -255,15 +340,29 @@ class UserTexts(LabelledTexts):
                 f"the test texts hold class(es) {unseen} that training never saw (it has "
                 f"{classes}); give training texts of every class"
             )
-        self.class_names = tuple(classes)
         number = {name: i for i, name in enumerate(classes)}
         words, flat, offsets = corpus_word_ids([t for split in parts.values() for t in split[0]])
-        bounds = np.cumsum([0, *(len(split[0]) for split in parts.values())])
+        return {
+            "classes": classes,
+            "words": words,
+            "flat": flat,
+            "offsets": offsets,
+            "bounds": np.cumsum([0, *(len(split[0]) for split in parts.values())]),
+            "labels": {
+                split: torch.tensor([number[label] for label in part[1]], dtype=torch.int64)
+                for split, part in parts.items()
+            },
+        }
+
+    def _indexed(self, path: Path) -> dict[str, tuple[np.ndarray, np.ndarray, torch.Tensor]]:
+        h = self.hparams
+        tokens = self._tokenized(path)
+        words, flat, offsets, bounds = (tokens[k] for k in ("words", "flat", "offsets", "bounds"))
+        self.class_names = tuple(tokens["classes"])
         if self.vectorizer is None:
-            train_flat = flat[offsets[0] : offsets[bounds[1]]]
             self.vectorizer = Vectorizer.fit(
                 words,
-                train_flat,
+                flat[: offsets[bounds[1]]],
                 offsets[: bounds[1] + 1],
                 h.max_tokens,
                 h.ngrams,
@@ -271,15 +370,14 @@ class UserTexts(LabelledTexts):
             )
         remap = self.vectorizer.corpus_map(words)
         indexed = {}
-        for (split, (_, split_labels)), begin, end in zip(
-            parts.items(), bounds[:-1], bounds[1:], strict=True
+        for split, begin, end in zip(
+            ("train", "val", "test"), bounds[:-1], bounds[1:], strict=True
         ):
             edges = offsets[begin : end + 1]
             index, numbers = self.vectorizer.index(
                 remap[flat[edges[0] : edges[-1]]], edges - edges[0]
             )
-            ids = torch.tensor([number[label] for label in split_labels], dtype=torch.int64)
-            indexed[split] = (index, numbers, ids)
+            indexed[split] = (index, numbers, tokens["labels"][split])
         return indexed
 
 
