@@ -339,3 +339,43 @@ def test_render_retabulates_the_csv_with_todays_references_and_trains_nothing(tm
 def test_render_without_a_board_is_one_error(tmp_path, one_entry):
     with pytest.raises(ConfigError, match="--render re-tabulates an existing board"):
         runner.build(mode="render", out=tmp_path)
+
+
+def test_a_check_says_per_row_same_digits_inside_the_spread_or_outside(
+    tmp_path, monkeypatch, capsys
+):
+    """Issue 24, section 2: `--check ENTRY` reruns the printed rows and compares."""
+    from seqlab.compare import check
+
+    assert check.verdict(2.5, 2.5, [2.5, 2.6, 2.4]) == check.SAME
+    assert check.verdict(2.55, 2.5, [2.5, 2.6, 2.4]) == check.INSIDE
+    assert check.verdict(2.9, 2.5, [2.5, 2.6, 2.4]) == check.OUTSIDE
+    assert check.verdict(2.51, 2.5, [2.5]) == check.OUTSIDE  # one seed: no spread to be inside
+    rows = [
+        {
+            "entry": "jena_naive",
+            "split": "test",
+            "metric": "mae",
+            "value": v,
+            "seed": s,
+            "threads": 1,
+        }
+        for s, v in ((42, 2.5), (43, 2.6), (44, 2.4))
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "leaderboard.csv", index=False)
+    now = {42: 2.5, 43: 2.62, 44: 3.5}
+
+    class Ran:
+        def __init__(self, seed):
+            self.seed = seed
+
+        def metrics(self):
+            return {"test/mae": now[self.seed]}
+
+    monkeypatch.setattr(check, "run", lambda name, seed, *rest: (Ran(seed), f"seed={seed}"))
+    table = check.check("jena_naive", tmp_path / "leaderboard.csv", tmp_path / "checks")
+    assert table["verdict"].tolist() == [check.SAME, check.INSIDE, check.OUTSIDE]
+    assert not check.report("jena_naive", table)
+    assert "1 same digits, 1 inside the spread, 1 outside the spread" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="no row of chicago_naive"):
+        check.check("chicago_naive", tmp_path / "leaderboard.csv")

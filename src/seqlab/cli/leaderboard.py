@@ -2,6 +2,7 @@
 
     python scripts/leaderboard.py [--only jena] [--entry jena_dense ...] [--seeds 3] [--jobs 2]
                                   [--reuse | --collect | --render] [--out DIR]
+    python scripts/leaderboard.py --check jena_dense     # rerun its rows as printed, compare
 
 Each entry is trained from scratch (``--reuse`` keeps runs that already finished; ``--collect``
 trains nothing and lists entries without a finished run as not measured; ``--render`` only
@@ -24,6 +25,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from seqlab.compare.check import check, report
 from seqlab.compare.runner import SINGLE_SEED_AFTER, build
 from seqlab.errors import SeqlabError, print_error
 from seqlab.run.compose import ROOT
@@ -50,12 +52,24 @@ def main(argv: list[str] | None = None) -> None:
         "--collect", action="store_true", help="train nothing; tabulate finished runs"
     )
     mode.add_argument(
+        "--check",
+        metavar="ENTRY",
+        help="rerun ENTRY's rows as printed; say per row: same digits, inside the spread, or not",
+    )
+    mode.add_argument(
         "--render",
         action="store_true",
         help="train nothing; LEADERBOARD.md again from leaderboard.csv with today's references",
     )
     parser.add_argument("--out", type=Path, default=ROOT)
     args = parser.parse_args(argv)
+    if args.check:
+        try:
+            agrees = report(args.check, check(args.check, args.out / "leaderboard.csv"))
+        except SeqlabError as error:
+            print_error(error)
+            sys.exit(1)
+        sys.exit(0 if agrees else 1)
     mode = (
         "render"
         if args.render
