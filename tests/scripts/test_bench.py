@@ -11,6 +11,15 @@ from tests.helpers import compose_train
 
 
 @pytest.mark.slow
+def test_a_precision_row_times_fp32_and_bf16_on_the_same_net(jena_hourly_dir):
+    overrides = ["experiment=jena_lstm16", f"paths.data_dir={jena_hourly_dir}"]
+    overrides += ["data.sequence_length=24", "data.delay=6", "data.batch_size=16"]
+    row = training.precision("forecasting", overrides, 3)
+    assert row["fp32_samples_per_s"] > 0 and row["bf16_samples_per_s"] > 0
+    assert row["speedup"] == row["bf16_samples_per_s"] / row["fp32_samples_per_s"]
+
+
+@pytest.mark.slow
 def test_a_family_row_measures_both_loops_on_the_real_loaders(jena_hourly_dir):
     overrides = ["experiment=jena_lstm16", f"paths.data_dir={jena_hourly_dir}"]
     overrides += ["data.sequence_length=24", "data.delay=6", "data.batch_size=16"]
@@ -134,8 +143,20 @@ def test_markdown_tables_every_measurement(tmp_path):
         "jena_memory": memory,
         "scaling": {"batch_size": [(32, 10.0)], "sequence_length": [(120, 20.0)]},
         "gpu_note": "No GPU in this run.",
+        "cpu_capability": "AVX512",
+        "precision": [
+            {
+                "family": "language model",
+                "entry": "verne_tbptt",
+                "fp32_samples_per_s": 100.0,
+                "bf16_samples_per_s": 245.0,
+                "speedup": 2.45,
+            }
+        ],
     }
     table = suite.markdown(results)
+    assert "| language model | verne_tbptt | 100 | 245 | 2.45x |" in table
+    assert "CPU capability `AVX512`" in table
     assert "| forecasting | jena_lstm16 | cpu | 256 | 1,553 | 900 | 1,000 | +11.1 % |" in table
     assert "No GPU in this run." in table
     suite.plot_scaling(results["scaling"], tmp_path / "scaling.png")

@@ -22,7 +22,7 @@ from seqlab.bench.imdb import markdown as imdb_markdown  # noqa: E402
 from seqlab.files import atomic_path, write_json_atomic, write_text_atomic  # noqa: E402
 from seqlab.run.record import device_name, git_commit  # noqa: E402
 
-SECTIONS = ("families", "memory", "scaling", "imdb", "cells")
+SECTIONS = ("families", "precision", "memory", "scaling", "imdb", "cells")
 
 
 def measure(
@@ -33,6 +33,7 @@ def measure(
     results: dict[str, Any] = dict(previous or {})
     results.update(
         machine=device_name("cpu"),
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
         threads=torch.get_num_threads(),
         git_commit=git_commit(),
         date=time.strftime("%Y-%m-%d"),
@@ -52,6 +53,12 @@ def measure(
                 print(f"[bench] {name} ({entry}) on {device}{' bf16' if bf16 else ''}", flush=True)
                 row = training.family(name, overrides, count, device, bf16)
                 results["families"].append({"entry": entry, **row})
+    if "precision" in sections:
+        results["precision"] = []
+        for name, (entry, overrides) in training.FAMILIES.items():
+            print(f"[bench] {name} ({entry}): fp32 against bf16 on the CPU", flush=True)
+            row = training.precision(name, overrides, count)
+            results["precision"].append({"entry": entry, **row})
     if "memory" in sections:
         print("[bench] Jena DataModule memory", flush=True)
         results["jena_memory"] = memory.jena_memory()
@@ -137,6 +144,25 @@ def markdown(results: dict) -> str:
             f" | {row['inference_samples_per_s']:,.0f} | {row['loader_samples_per_s']:,.0f}"
             f" | {row['loader_over_step_rate']:.0f}x | {row['epoch_s']:.0f} |"
         )
+    if results.get("precision"):
+        lines += [
+            "",
+            "## Precision on the CPU: fp32 against bf16",
+            "",
+            "Training samples/s of the plain loop over each family's board recipe in fp32 and with "
+            "bf16 autocast (`trainer.precision=bf16-mixed`), both in one run, each after a warm-up "
+            f"pass; CPU capability `{results.get('cpu_capability', '?')}` "
+            "(`torch.backends.cpu.get_cpu_capability()`). An entry adopts bf16 only where it is at "
+            "least 1.3x faster and its 3-seed mean stays inside the fp32 entry's spread.",
+            "",
+            "| family | entry | fp32 samples/s | bf16 samples/s | bf16 / fp32 |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {row['family']} | {row['entry']} | {row['fp32_samples_per_s']:,.0f} "
+                f"| {row['bf16_samples_per_s']:,.0f} | {row['speedup']:.2f}x |"
+                for row in results["precision"]
+            ),
+        ]
     memory = results["jena_memory"]
     lines += [
         "",

@@ -167,6 +167,30 @@ def family(name: str, overrides: list[str], count: int, device: str, bf16: bool)
         gc.collect()
 
 
+def precision(name: str, overrides: list[str], count: int) -> dict[str, Any]:
+    """fp32 against bf16 autocast (what ``trainer.precision=bf16-mixed`` runs) for one family on
+    the CPU: the plain loop's samples/s, both arms in this process, from the same first weights,
+    after one warm-up pass each (the first bf16 steps compile kernels)."""
+    run_dir = Path(tempfile.mkdtemp(prefix="seqlab-bench-"))
+    try:
+        cfg = bench_config(overrides, run_dir, "cpu")
+        datamodule, task = build_run(cfg)
+        loader = datamodule.train_dataloader()
+        clip = cfg.trainer.get("gradient_clip_val")
+        device = torch.device("cpu")
+        row: dict[str, Any] = {"family": name, "batches": count}
+        for arm, bf16 in (("fp32", False), ("bf16", True)):
+            _, task = build_run(cfg, datamodule=datamodule)
+            plain_loop(task, loader, max(2, count // 10), device, bf16, clip)  # warm-up
+            _, task = build_run(cfg, datamodule=datamodule)
+            row[f"{arm}_samples_per_s"] = plain_loop(task, loader, count, device, bf16, clip)
+        row["speedup"] = row["bf16_samples_per_s"] / row["fp32_samples_per_s"]
+        return row
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        gc.collect()
+
+
 def scaling(count: int) -> dict[str, list[tuple[int, float]]]:
     """Plain-loop training throughput of the Jena LSTM against batch size and window length."""
     results: dict[str, list[tuple[int, float]]] = {"batch_size": [], "sequence_length": []}
