@@ -379,3 +379,13 @@ def test_a_check_says_per_row_same_digits_inside_the_spread_or_outside(
     assert "1 same digits, 1 inside the spread, 1 outside the spread" in capsys.readouterr().out
     with pytest.raises(ConfigError, match="no row of chicago_naive"):
         check.check("chicago_naive", tmp_path / "leaderboard.csv")
+
+
+def test_a_rows_device_names_its_precision_unless_fp32():
+    row = pd.Series({"device": "cpu (2 cores)", "precision": "bf16-mixed"})
+    assert pages.device_cell(row) == "cpu (2 cores), bf16-mixed"
+    assert pages.device_cell(row.replace("bf16-mixed", "32-true")) == "cpu (2 cores)"
+    assert (
+        pages.device_cell(pd.Series({"device": "cpu (2 cores)", "precision": None}))
+        == "cpu (2 cores)"
+    )

@@ -53,6 +53,13 @@ def test_chicago_seq2seq_reports_every_horizon(chicago_dir, tmp_path, monkeypatc
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert "mae_t+7" in saved["test"]
     assert (tmp_path / "run" / "horizons.png").is_file()
+    # what makes digits exact: the CPU, its kernels' instruction set, the precision (issue 24)
+    assert saved["precision"] == "32-true" and saved["cpu_capability"] in (
+        "DEFAULT",
+        "AVX2",
+        "AVX512",
+    )
+    assert saved["cpu"]
 
 
 def test_chicago_encdec_multitask_reports_each_target(chicago_dir, tmp_path, monkeypatch):

@@ -20,7 +20,14 @@ from seqlab.run.compose import build, build_run
 from seqlab.run.folder import RunFolder
 from seqlab.run.loggers import log_outcome
 from seqlab.run.options import check_options
-from seqlab.run.record import RunRecord, device_name, git_commit, override_pairs, split_metrics
+from seqlab.run.record import (
+    RunRecord,
+    cpu_model,
+    device_name,
+    git_commit,
+    override_pairs,
+    split_metrics,
+)
 from seqlab.run.trainer import build_trainer, close_loggers
 from seqlab.tasks.base import SeqlabTask
 from seqlab.tasks.network import check_net_options
@@ -120,6 +127,9 @@ def _train(
         checkpoint=checkpoint,
         data_source=datamodule.provenance,
         run_dir=str(output_dir),
+        cpu=cpu_model(),
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        precision=str(cfg.trainer.get("precision", "32-true")),
     )
     if trainer.is_global_zero:
         record.write(output_dir)

@@ -32,6 +32,8 @@ COLUMNS = [
     "fit_s",
     "samples_per_s",
     "device",
+    "precision",
+    "cpu",
     "seed",
     "threads",
     "data_file",
@@ -82,6 +84,13 @@ def natural(name: str) -> list[Any]:
     """Sort key reading the numbers in a name as numbers: ``weather_dlinear_96`` before
     ``weather_dlinear_192``."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def device_cell(row: pd.Series) -> str:
+    """The device, and the precision where it is not fp32: ``cpu (2 cores), bf16-mixed``."""
+    precision = row.get("precision")
+    fp32 = pd.isna(precision) or str(precision) in ("32-true", "32")
+    return str(row["device"]) + ("" if fp32 else f", {precision}")
 
 
 class Footnotes:
@@ -211,7 +220,7 @@ def markdown(
                 fmt(runs["epochs"]),
                 fmt(runs["train_s"]),
                 fmt(runs["samples_per_s"]),
-                str(first["device"]),
+                device_cell(first),
                 f"`{row_command(runs)}`",
             ]
             table.append("| " + " | ".join(cells) + " |")

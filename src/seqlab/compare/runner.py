@@ -157,6 +157,8 @@ def rows(name: str, board: dict[str, Any], record: RunRecord, command: str) -> l
                 "reference_source": ref.get("source"),
                 **record.costs(),
                 "device": record.device,
+                "precision": record.precision,
+                "cpu": record.cpu,
                 "seed": record.seed,
                 "threads": record.threads,
                 "data_file": data_file(record),

@@ -51,6 +51,10 @@ class RunRecord:
     data_source: dict[str, Any]
     run_dir: str
     version: int = RECORD_VERSION
+    # the CPU's model and the kernels' instruction set: digits are exact only on the same kind
+    cpu: str | None = None
+    cpu_capability: str | None = None
+    precision: str | None = None  # trainer.precision: 32-true, bf16-mixed, ...
 
     def write(self, folder: Path) -> Path:
         """``metrics.json`` in ``folder``, atomically."""
@@ -125,6 +129,19 @@ def git_commit() -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return f"{commit}-dirty" if dirty else commit
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name (``lscpu``'s "Model name", from /proc/cpuinfo on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or None
 
 
 def device_name(accelerator: str) -> str:
