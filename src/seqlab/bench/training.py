@@ -169,13 +169,14 @@ def family(name: str, overrides: list[str], count: int, device: str, bf16: bool)
 
 def precision(name: str, overrides: list[str], count: int) -> dict[str, Any]:
     """fp32 against bf16 autocast (what ``trainer.precision=bf16-mixed`` runs) for one family on
-    the CPU: the plain loop's samples/s, both arms in this process, from the same first weights,
+    the CPU: the plain loop's samples/s, both arms in this process on the same ``count`` batches
+    (a length-bucketed loader gives other batches at each pass), from the same first weights,
     after one warm-up pass each (the first bf16 steps compile kernels)."""
     run_dir = Path(tempfile.mkdtemp(prefix="seqlab-bench-"))
     try:
         cfg = bench_config(overrides, run_dir, "cpu")
         datamodule, task = build_run(cfg)
-        loader = datamodule.train_dataloader()
+        loader = list(batches(datamodule.train_dataloader(), count))
         clip = cfg.trainer.get("gradient_clip_val")
         device = torch.device("cpu")
         row: dict[str, Any] = {"family": name, "batches": count}
