@@ -22,6 +22,7 @@ from seqlab.data.streams import (
     range_starts,
     stream_windows,
 )
+from seqlab.data.text import decoded
 from seqlab.errors import DataError
 from seqlab.spec import TaskSpec
 
@@ -42,18 +43,7 @@ def read_text(path: Path, encoding: str) -> str:
         raw = path.read_bytes()
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror or error}") from error
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        bad = raw[error.start : error.start + 4]
-        raise DataError(
-            f"{path}, line {line}: bytes that are not {encoding} ({bad!r}); name the file's "
-            "encoding with data.encoding=<name> (e.g. data.encoding=latin-1)"
-        ) from error
-    except LookupError as error:
-        raise DataError(f"data.encoding={encoding}: no such encoding ({error})") from error
-    return text.replace("\r\n", "\n")
+    return decoded(raw, path, encoding).replace("\r\n", "\n")
 
 
 class CorpusDataModule(TokenDataModule):

@@ -32,6 +32,7 @@ from seqlab.data.text import (
     Sequences,
     Vectorizer,
     corpus_word_ids,
+    decoded,
 )
 from seqlab.errors import DataError, SeqlabError
 from seqlab.files import write_torch_atomic
@@ -188,21 +189,6 @@ def stratified(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarr
         held.append(generator.permutation(rows)[: int(round(fraction * len(rows)))])
     out = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
     return np.setdiff1d(np.arange(len(labels)), out), out
-
-
-def decoded(raw: bytes, path: Path, encoding: str) -> str:
-    """A file's text; undecodable bytes are one error naming the file and line."""
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise DataError(
-            f"{path}, line {line}: bytes that are not {encoding} "
-            f"({raw[error.start : error.start + 4]!r}); name the file's encoding with "
-            "data.encoding=<name> (e.g. data.encoding=latin-1)"
-        ) from error
-    except LookupError as error:
-        raise DataError(f"data.encoding={encoding}: no such encoding") from error
 
 
 class UserTexts(LabelledTexts):

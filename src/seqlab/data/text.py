@@ -14,13 +14,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from itertools import chain
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from tokenizers import Regex, normalizers
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import DataError, SeqlabError
 
 PAD, OOV = "[PAD]", "[UNK]"
 OutputMode = Literal["int", "multi_hot", "count", "tf_idf"]
@@ -37,6 +38,22 @@ def _standardizer() -> normalizers.Normalizer:
             normalizers.Replace(Regex(_PUNCTUATION), ""),
         ]
     )
+
+
+def decoded(raw: bytes, path: Path, encoding: str) -> str:
+    """A file's bytes as text; bytes the encoding cannot read are one error naming the file and
+    line, and ``data.encoding=`` as the way on."""
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}, line {line}: bytes that are not {encoding} "
+            f"({raw[error.start : error.start + 4]!r}); name the file's encoding with "
+            "data.encoding=<name> (e.g. data.encoding=latin-1)"
+        ) from error
+    except LookupError as error:
+        raise DataError(f"data.encoding={encoding}: no such encoding ({error})") from error
 
 
 def split_words(texts: Sequence[str]) -> list[list[str]]:

@@ -158,16 +158,17 @@ def check_accelerator(accelerator: str | None) -> None:
     """A GPU asked for on a machine whose torch sees none: one line, not Lightning's trace."""
     import torch
 
-    wants = {"gpu": "a GPU", "cuda": "a CUDA GPU", "mps": "an Apple GPU (MPS)"}.get(
-        str(accelerator)
-    )
-    if wants is None:
+    cuda, mps = torch.cuda.is_available, torch.backends.mps.is_available
+    kinds = {
+        "gpu": ("GPU", lambda: cuda() or mps()),
+        "cuda": ("CUDA GPU", cuda),
+        "mps": ("Apple GPU (MPS)", mps),
+    }
+    if str(accelerator) not in kinds:
         return
-    has = torch.backends.mps.is_available() if accelerator == "mps" else torch.cuda.is_available()
-    if accelerator == "gpu":
-        has = torch.cuda.is_available() or torch.backends.mps.is_available()
-    if not has:
+    name, available = kinds[str(accelerator)]
+    if not available():
         raise ConfigError(
-            f"trainer.accelerator={accelerator}, but torch sees no {wants.removeprefix('a ')} "
+            f"trainer.accelerator={accelerator}, but torch sees no {name} "
             "on this machine; use trainer.accelerator=cpu (or auto, which picks what there is)"
         )
