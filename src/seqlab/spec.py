@@ -33,6 +33,9 @@ class TaskSpec:
     # input features that are measured series (not calendar or day-type covariates): what a
     # level-invariant forecast (``task.level``) rescales per window; empty: the targets only
     series_index: tuple[int, ...] = ()
+    # series one net reads each on its own (task.channels=independent): NetInput.channel says
+    # which of them each window is, for a net that learns something per series
+    channels: int = 1
     season: int = 1  # steps back the data set's naive forecast copies (Chicago: 7 days)
     target_mean: tuple[float, ...] = ()
     target_std: tuple[float, ...] = ()

@@ -1,3 +1,6 @@
+import functools
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -91,3 +94,84 @@ def test_encoder_decoder_teacher_forcing_and_own_forecasts():
     # the known future covariates steer the forecast
     assert not torch.allclose(own, net(NetInput(x, future=torch.zeros_like(future))))
     assert net.teacher_ratio(0) == 1.0 and net.teacher_ratio(10) < 0.6
+
+
+def test_segments_read_the_window_as_few_recurrent_steps():
+    net = Recurrent(spec(), cell="gru", hidden_size=8, segment=6)
+    steps = net.read_segments(torch.randn(2, 20, 3))
+    assert steps.shape == (2, 4, 8)  # 20 steps padded in front to 24: four segments of six
+    x = torch.randn(2, 20, 3)
+    padded = torch.cat([x[:, :1].expand(-1, 4, -1), x], dim=1)
+    assert torch.equal(net.read_segments(x), net.segments(padded.reshape(2, 4, 18)))
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("impl", ["fused", "scratch"])
+def test_segment_decoder_forecasts_each_output_segment_from_the_final_state(cell, impl):
+    torch.manual_seed(0)
+    net = Recurrent(
+        spec(horizon=10, targets=(0, 2)),
+        cell=cell,
+        hidden_size=8,
+        num_layers=2,
+        segment=4,
+        decoder="segments",
+        impl=impl,
+    ).eval()
+    assert net.predicts_targets and net.output_size == 20 and net.positions.shape == (3, 8)
+    x = torch.randn(5, 20, 3)
+    y = net(NetInput(x))
+    assert y.shape == (5, 20)
+    # segment j of sample i: one recurrent step from i's final state, input position j
+    _, state = net.rnn(net.read_segments(x[1:2]))
+    out, _ = net.rnn(net.positions[2:3, None], state)
+    third = net.segment_values(out[:, 0]).view(4, 2)[:2]  # steps 8 and 9 of the horizon
+    assert torch.allclose(y[1].view(10, 2)[8:], third, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"decoder": "attention"}, "model.decoder='attention' is not a decoder"),
+        ({"decoder": "segments", "bidirectional": True}, "model.bidirectional=false"),
+        ({"decoder": "segments", "pool": "max"}, "model.pool=last"),
+    ],
+)
+def test_segment_decoder_options_are_checked(options, words):
+    with pytest.raises(ConfigError, match=words.replace("(", r"\(")):
+        Recurrent(spec(horizon=4), cell="gru", **options)
+
+
+def test_segment_decoder_serves_forecasting_only():
+    text = TaskSpec("toy", "classification", "real", 3, 1, sequence_length=20)
+    factory = functools.partial(Recurrent, cell="gru", decoder="segments")
+    with pytest.raises(ConfigError, match="model.decoder=head"):
+        check_compatible(factory, text)
+
+
+def test_channel_embedding_tells_the_decoder_which_series_it_continues():
+    torch.manual_seed(0)
+    one = TaskSpec(
+        "toy", "forecasting", "real", 1, 8, sequence_length=20, horizon=8, target_index=(0,)
+    )
+    net = Recurrent(
+        replace(one, channels=3),
+        cell="gru",
+        hidden_size=8,
+        segment=4,
+        decoder="segments",
+        channel_embedding=True,
+    ).eval()
+    assert net.positions.shape == (2, 4) and net.channel_vectors.weight.shape == (3, 4)
+    x = torch.randn(1, 20, 1).repeat(3, 1, 1)  # one window, read as each of three series
+    y = net(NetInput(x, channel=torch.arange(3)))
+    assert not torch.allclose(y[0], y[1]) and not torch.allclose(y[1], y[2])
+    with pytest.raises(ValueError, match="channel"):
+        net(NetInput(x))
+    factory = functools.partial(
+        Recurrent, cell="gru", segment=4, decoder="segments", channel_embedding=True
+    )
+    with pytest.raises(ConfigError, match="task.channels=independent"):
+        check_compatible(factory, one)
+    with pytest.raises(ConfigError, match="model.decoder=segments"):
+        Recurrent(one, cell="gru", channel_embedding=True)

@@ -261,3 +261,30 @@ def test_a_level_needs_the_targets_among_the_inputs():
     spec = replace(chicago_like_spec(), target_index=(), series_index=())
     with pytest.raises(ConfigError, match="inputs do not hold the targets; set task.level=null"):
         WindowLevel(spec, "window")
+
+
+def test_independent_channels_go_through_one_net_each_with_its_channel():
+    torch.manual_seed(0)
+    spec = TaskSpec(
+        "toy",
+        "forecasting",
+        "real",
+        input_size=3,
+        output_size=3 * 8,
+        sequence_length=20,
+        horizon=8,
+        target_names=("a", "b", "c"),
+        target_index=(0, 1, 2),
+        target_mean=(0.0,) * 3,
+        target_std=(1.0,) * 3,
+    )
+    net = partial(
+        Recurrent, cell="gru", hidden_size=8, segment=4, decoder="segments", channel_embedding=True
+    )
+    task = ForecastingTask(net, spec, torch.optim.Adam, channels="independent").eval()
+    assert task.net.channel_vectors.num_embeddings == 3
+    x = torch.randn(2, 20, 3)
+    pred = task(x).view(2, 8, 3)  # step-major: (batch, horizon, channel)
+    for channel in range(3):
+        alone = task.net(x[:, :, channel : channel + 1], channel=torch.full((2,), channel))
+        assert torch.allclose(pred[:, :, channel], alone, atol=1e-6)

@@ -45,7 +45,9 @@ class NetInput:
     ``lengths``, the true lengths of right-padded sequences (texts), so padding never reaches
     the features; ``future``, the known covariates of each target step, and, in training,
     ``teacher``, the targets for teacher forcing at training ``epoch`` (encoder–decoders);
-    ``state``, what a language model carried from the previous batch or generation step.
+    ``state``, what a language model carried from the previous batch or generation step;
+    ``channel``, which of the ``spec.channels`` series each window is when every channel is its
+    own window (``task.channels=independent``).
     """
 
     x: torch.Tensor
@@ -54,6 +56,7 @@ class NetInput:
     teacher: torch.Tensor | None = None
     epoch: int = 0
     state: Any = None
+    channel: torch.Tensor | None = None
 
 
 class SequenceNet(nn.Module):

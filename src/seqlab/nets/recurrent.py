@@ -18,6 +18,10 @@ from seqlab.spec import TaskSpec
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 ALL_CELLS = tuple(cells.CELLS)  # the fused ones and those only the scratch cells offer
+DECODERS = {
+    "head": "a linear head on the final state",
+    "segments": "one recurrent step per output segment, SegRNN's parallel decoder",
+}
 IMPLS = {
     "fused": "PyTorch's kernels",
     "scratch": "the cells of seqlab/nets/cells.py, step by step",
@@ -99,6 +103,16 @@ class Recurrent(SequenceNet):
     recurrent step per segment (each segment's values through a linear layer and a ReLU first),
     as SegRNN does (Lin et al., 2023): a 336-step window becomes 21 steps of the recurrence. A
     window that is not a whole number of segments is padded in front with its first row.
+
+    ``decoder="segments"`` forecasts the horizon as SegRNN's parallel multi-step decoder does,
+    instead of a linear head on the final state: every output segment is one more step of the
+    same recurrence from the window's final state, all of them at once, its input a learned
+    embedding of the segment's position; a linear layer turns each step's output into the
+    segment's values. The net then predicts the targets itself (no head): a long horizon is
+    read off as few recurrent steps as the window, with weights shared across its segments.
+    ``channel_embedding`` (with ``task.channels=independent``) gives half of that input to a
+    learned embedding of the series being forecast, as SegRNN's ``channel_id`` does: one net
+    serves the 21 weather series, but knows which one it continues.
     """
 
     @classmethod
@@ -106,6 +120,14 @@ class Recurrent(SequenceNet):
         reason = super().incompatibility(spec, **options)
         if reason is None and options.get("segment", 1) > 1 and spec.kind != "forecasting":
             reason = "model.segment reads fixed windows as segments (forecasting); set segment=1"
+        segments = options.get("decoder", "head") == "segments"
+        if reason is None and segments and spec.kind != "forecasting":
+            reason = "model.decoder=segments forecasts a horizon; set model.decoder=head"
+        if reason is None and options.get("channel_embedding") and spec.channels < 2:
+            reason = (
+                "model.channel_embedding tells apart the series one net reads each on its own; "
+                "set task.channels=independent, or model.channel_embedding=false"
+            )
         return reason
 
     @classmethod
@@ -119,6 +141,22 @@ class Recurrent(SequenceNet):
             raise ConfigError(
                 f"model.pool={options['pool']!r} is not a pooling of the recurrent outputs; "
                 "choose last (the final state) or max (max over the true steps)"
+            )
+        decoder = options.get("decoder", "head")
+        if decoder not in DECODERS:
+            choices = " or ".join(f"{name} ({what})" for name, what in DECODERS.items())
+            raise ConfigError(f"model.decoder={decoder!r} is not a decoder; choose {choices}")
+        if decoder == "segments" and (
+            options.get("bidirectional") or options.get("pool", "last") != "last"
+        ):
+            raise ConfigError(
+                "model.decoder=segments continues the window's recurrence forward from its final "
+                "state; set model.bidirectional=false and model.pool=last"
+            )
+        if options.get("channel_embedding") and decoder != "segments":
+            raise ConfigError(
+                "model.channel_embedding is an input of the segment decoder; "
+                "add model.decoder=segments"
             )
 
     def __init__(
@@ -134,10 +172,18 @@ class Recurrent(SequenceNet):
         pool: Literal["last", "max"] = "last",
         impl: Literal["fused", "scratch"] = "fused",
         segment: int = 1,
+        decoder: Literal["head", "segments"] = "head",
+        channel_embedding: bool = False,
     ) -> None:
         super().__init__()
         self.check_options(
-            cell=cell, pool=pool, bidirectional=bidirectional, impl=impl, segment=segment
+            cell=cell,
+            pool=pool,
+            bidirectional=bidirectional,
+            impl=impl,
+            segment=segment,
+            decoder=decoder,
+            channel_embedding=channel_embedding,
         )
         self.cell = cell
         self.pool = pool
@@ -161,6 +207,16 @@ class Recurrent(SequenceNet):
         )
         self.output_dropout = nn.Dropout(output_dropout)
         self.output_size = hidden_size * (2 if bidirectional else 1)
+        if decoder == "segments":
+            self.predicts_targets = True
+            self.horizon = spec.horizon
+            self.outputs = spec.output_size // spec.horizon  # values per forecast step
+            count = -(-spec.horizon // segment)  # output segments, the last one trimmed
+            half = width // 2 if channel_embedding else 0
+            self.positions = nn.Parameter(torch.randn(count, width - half))
+            self.channel_vectors = nn.Embedding(spec.channels, half) if channel_embedding else None
+            self.segment_values = nn.Linear(hidden_size, segment * self.outputs)
+            self.output_size = spec.output_size
 
     def one_hot_input(self, vocabulary: int) -> nn.Embedding:
         """Hand the first layer's input weights to an embedding, so that one-hot tokens cost a
@@ -206,12 +262,36 @@ class Recurrent(SequenceNet):
         else:
             lengths = lengths.to(x.device)
         outputs, state = self.rnn(x) if lengths is None else self.rnn(x, lengths=lengths)
+        if self.predicts_targets:
+            return self.decode(state, inputs.channel)
         if self.pool == "max":
             return self.output_dropout(max_over_true_steps(outputs, lengths))
         hidden = state[0] if isinstance(state, tuple) else state
         directions = 2 if self.rnn.bidirectional else 1
         features = torch.cat(list(hidden[-directions:]), dim=-1)
         return self.output_dropout(features)
+
+    def decode(
+        self, state: torch.Tensor | tuple[torch.Tensor, ...], channel: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The horizon from the window's final ``state``: one recurrent step per output segment,
+        all segments side by side in the batch → ``(batch, horizon × outputs)``, step-major.
+        ``channel``: each window's series, for the channel embedding."""
+        count = len(self.positions)
+        states = state if isinstance(state, tuple) else (state,)
+        batch = states[0].shape[1]
+        start = tuple(s.repeat_interleave(count, dim=1) for s in states)  # (layers, batch·count, h)
+        steps = self.positions.repeat(batch, 1)  # (batch·count, width)
+        if self.channel_vectors is not None:
+            if channel is None:
+                raise ValueError("a channel embedding needs each window's channel (NetInput)")
+            series = self.channel_vectors(channel).repeat_interleave(count, dim=0)
+            steps = torch.cat([steps, series], dim=-1)
+        steps = steps[:, None]  # one step each
+        outputs, _ = self.rnn(steps, start if isinstance(state, tuple) else start[0])
+        values = self.segment_values(self.output_dropout(outputs[:, 0]))
+        values = values.view(batch, count * self.segment, self.outputs)[:, : self.horizon]
+        return values.flatten(1)
 
     def read_segments(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, time, features)`` → one embedded step per ``segment`` steps."""

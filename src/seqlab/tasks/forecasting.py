@@ -48,6 +48,7 @@ def channel_spec(spec: TaskSpec) -> TaskSpec:
         target_mean=(0.0,),
         target_std=(1.0,),
         feature_names=first,
+        channels=len(spec.target_index),
     )
 
 
@@ -219,13 +220,17 @@ class ForecastingTask(SeqlabTask):
         self, x: torch.Tensor, future: torch.Tensor | None, teacher: torch.Tensor | None
     ) -> torch.Tensor:
         batch, channels = len(x), x.shape[-1]
+        channel = None
         if self.independent:  # (batch × channels) windows of one series each
             x = x.transpose(1, 2).reshape(batch * channels, -1, 1)
+            channel = torch.arange(channels, device=x.device).repeat(batch)
             if teacher is not None:
                 teacher = teacher.view(batch, -1, channels).transpose(1, 2).flatten(0, 1)
             if future is not None:
                 future = future.repeat_interleave(channels, dim=0)
-        inputs = NetInput(x, future=future, teacher=teacher, epoch=self.current_epoch)
+        inputs = NetInput(
+            x, future=future, teacher=teacher, epoch=self.current_epoch, channel=channel
+        )
         pred = self.head(self.net(inputs))
         if self.independent:  # back to (batch, horizon × channels), step-major
             pred = pred.view(batch, channels, -1).transpose(1, 2).flatten(1)
