@@ -4,7 +4,7 @@ import matplotlib.image
 import pandas as pd
 import pytest
 
-from seqlab.compare.figure import plot_board, summary
+from seqlab.compare.figure import panel_tables, plot_board, summary
 
 
 def board_rows() -> pd.DataFrame:
@@ -52,3 +52,20 @@ def test_validation_and_test_are_drawn_side_by_side(tmp_path):
     two = plot_board(board_rows(), "jena", "mae", ["val", "test"], "°C", tmp_path / "two.png")
     narrow, wide = matplotlib.image.imread(one), matplotlib.image.imread(two)
     assert wide.shape[1] > 1.8 * narrow.shape[1] and wide[..., :3].std() > 0
+
+
+def horizon_rows() -> pd.DataFrame:
+    rows = board_rows()
+    return pd.concat(
+        [rows.assign(entry=rows["entry"] + f"_{h}", value=rows["value"] + h) for h in (96, 720)]
+    )
+
+
+def test_groups_put_each_horizon_in_its_own_panel(tmp_path):
+    groups = {"horizon 96": "_96$", "horizon 720": "_720$"}
+    titled = panel_tables(horizon_rows(), "mae", ["test"], groups)
+    assert [title for title, _ in titled] == ["horizon 96: test", "horizon 720: test"]
+    assert titled[1][1].index.tolist() == ["jena_gru_720", "jena_lstm_720", "jena_naive_720"]
+    assert titled[0][1]["mean"].max() < 100  # no 720 row in the 96 panel
+    path = plot_board(horizon_rows(), "weather", "mse", ["test"], "", tmp_path / "w.png", groups)
+    assert matplotlib.image.imread(path)[..., :3].std() > 0

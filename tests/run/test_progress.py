@@ -1,5 +1,7 @@
 """A run followed without a terminal (nohup, SLURM, CI): one line per epoch, the folder first."""
 
+import time
+
 import pytest
 
 from seqlab.run.progress import EpochLines, TerminalBar, duration, progress
@@ -15,6 +17,23 @@ def test_the_display_follows_where_the_output_goes(monkeypatch):
     assert isinstance(progress(), EpochLines)
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
     assert isinstance(progress(), TerminalBar)
+
+
+@pytest.mark.parametrize("loop", ["train", "validation", "test"])
+def test_the_bar_redraws_at_most_every_interval_and_at_a_loops_last_batch(loop, monkeypatch):
+    drawn = []
+    parent = f"lightning.pytorch.callbacks.RichProgressBar.on_{loop}_batch_end"
+    monkeypatch.setattr(parent, lambda self, trainer, module, out, batch, i, *rest: drawn.append(i))
+    monkeypatch.setattr(TerminalBar, "total_val_batches_current_dataloader", 100, raising=False)
+    monkeypatch.setattr(TerminalBar, "total_test_batches_current_dataloader", 100, raising=False)
+    bar = TerminalBar(interval=0.1)
+    bar._drawn = -1.0  # as if last drawn long ago
+    clock = iter([0.0, 0.01, 0.02, 0.2, 0.21, 0.22])
+    monkeypatch.setattr(time, "monotonic", lambda: next(clock))
+    trainer = type("T", (), {"num_training_batches": 100})()
+    for i in (0, 1, 2, 3, 4, 99):
+        getattr(bar, f"on_{loop}_batch_end")(trainer, None, None, None, i)
+    assert drawn == [0, 3, 99]  # the first, the first after 0.1 s, and the last
 
 
 @pytest.mark.integration

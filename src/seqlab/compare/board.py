@@ -290,7 +290,8 @@ def draw(frame: pd.DataFrame, out: Path) -> dict[str, list[tuple[str, str]]]:
         splits = sheet(str(data)).get("figure_splits") or ["test"]
         units = part.loc[part["metric"] == metric, "unit"].dropna()
         unit = str(units.iloc[0]) if metric.startswith("mae") and len(units) else ""
-        plot_board(part, str(data), metric, splits, unit, folder / f"{data}.png")
+        groups = sheet(str(data)).get("figure_panels")
+        plot_board(part, str(data), metric, splits, unit, folder / f"{data}.png", groups)
         figures[str(data)] = [(f"{data}: {metric} per entry", f"leaderboard/{data}.png")]
         ranked = summary(part, splits[0], metric)
         learned = ranked[~ranked["baseline"]]

@@ -98,7 +98,7 @@ def command(name: str, seeds: list[int], threads: int, prepare: str | None = Non
 
 
 def sheet(data: str) -> dict[str, Any]:
-    """A data set's sheet in ``conf/leaderboard.yaml`` (``intro``, ``figure_splits``), or an
-    empty one."""
+    """A data set's sheet in ``conf/leaderboard.yaml`` (``intro``, ``figure_splits``,
+    ``figure_panels``), or an empty one."""
     sheets = OmegaConf.to_container(OmegaConf.load(SHEETS)) if SHEETS.is_file() else {}
     return sheets.get(data) or {}

@@ -2,7 +2,8 @@
 
 Each entry's mean over seeds with a ± std whisker, its reference as a marker labelled with
 where the number comes from, the parameter-free baselines as lines a model must clear; entries
-sorted by the metric, the best highlighted. Chicago's validation and test side by side.
+sorted by the metric, the best highlighted. Chicago's validation and test side by side; the
+Weather set's horizons each in their own panel.
 """
 
 from __future__ import annotations
@@ -44,30 +45,66 @@ def summary(rows: pd.DataFrame, split: str, metric: str) -> pd.DataFrame:
     return table.sort_values("mean", ascending=not higher_is_better(metric))
 
 
+def panel_tables(
+    rows: pd.DataFrame, metric: str, splits: list[str], groups: dict[str, str] | None = None
+) -> list[tuple[str, pd.DataFrame]]:
+    """(title, `summary`) of each panel: one per split, or per group and split (``group: split``)
+    holding only the entries whose names match the group's pattern."""
+    if not groups:
+        return [(split, summary(rows, split, metric)) for split in splits]
+    return [
+        (f"{title}: {split}", summary(rows[rows["entry"].str.contains(pattern)], split, metric))
+        for title, pattern in groups.items()
+        for split in splits
+    ]
+
+
 def plot_board(
-    rows: pd.DataFrame, data: str, metric: str, splits: list[str], unit: str, path: Path
+    rows: pd.DataFrame,
+    data: str,
+    metric: str,
+    splits: list[str],
+    unit: str,
+    path: Path,
+    groups: dict[str, str] | None = None,
 ) -> Path:
     """One panel per split of ``data``'s entries on ``metric`` (leaderboard.csv's rows); the
-    references are numbered on the plot and their sources listed under it."""
-    panels = [summary(rows, split, metric) for split in splits]
+    references are numbered on the plot and their sources listed under it. ``groups``: one panel
+    per group of entries instead (title → a pattern their names match: the Weather set's
+    horizons), since entries of different horizons are not read against each other."""
+    titled = panel_tables(rows, metric, splits, groups)
+    panels = [table for _, table in titled]
+    shared = not groups  # the same entries in every panel: one order, one axis of names
     order = panels[0].index.tolist()
+    columns = min(len(panels), 2)
+    grid_rows = -(-len(panels) // columns)
     sources = list(dict.fromkeys(s for t in panels for s in t["source"].dropna()))
     caption = "\n".join(
-        textwrap.fill(f"[{i}] {source}", 60 * len(splits) + 40)
-        for i, source in enumerate(sources, 1)
+        textwrap.fill(f"[{i}] {source}", 60 * columns + 40) for i, source in enumerate(sources, 1)
     )
     lines = caption.count("\n") + 1 if caption else 0
-    height = 2.0 + 0.32 * len(order) + 0.17 * lines
+    entries = max(len(t) for t in panels)
+    height = grid_rows * (1.2 + 0.32 * entries) + 0.8 + 0.17 * lines
     fig, axes = plt.subplots(
-        1, len(splits), figsize=(6.5 * len(splits), height), sharey=True, layout="constrained"
+        grid_rows,
+        columns,
+        figsize=(6.5 * columns + (0 if shared else 1.5), height),
+        sharey=shared,
+        layout="constrained",
+        squeeze=False,
     )
     below = 0.17 * lines / height
     fig.get_layout_engine().set(rect=(0, below, 1, 1 - below))
     if caption:
         fig.text(0.01, 0.01, caption, fontsize=7, color="tab:red", va="bottom")
-    for ax, split, table in zip(np.atleast_1d(axes), splits, panels, strict=True):
-        draw_panel(ax, table.reindex(order), metric, sources)
-        ax.set_xlabel(f"{split} {metric}" + (f" ({unit})" if unit else ""))
+    for ax, (title, table) in zip(axes.flat, titled, strict=False):
+        draw_panel(ax, table.reindex(order) if shared else table, metric, sources)
+        label = f"{title.rpartition(': ')[2]} {metric}" + (f" ({unit})" if unit else "")
+        ax.set_xlabel(label)
+        if groups:
+            ax.set_title(title.rpartition(": ")[0], fontsize=9)
+    for ax in list(axes.flat)[len(titled) :]:
+        ax.set_visible(False)
     better = "higher" if higher_is_better(metric) else "lower"
     fig.suptitle(
         f"{data}: {metric}, {better} is better (best in green, baselines dotted)", fontsize=10

@@ -115,9 +115,9 @@ class EpochLines(ProgressBar, EpochClock):
 
 
 class TerminalBar(RichProgressBar, EpochClock):
-    """Lightning's rich bar, redrawn at most every ``interval`` seconds (redrawn at every batch
-    it costs a net as small as DLinear a tenth of its time); each epoch's line goes to
-    ``train.log`` only."""
+    """Lightning's rich bar, redrawn at most every ``interval`` seconds in training, validation
+    and test (redrawn at every batch it costs a net as small as DLinear a tenth of its time),
+    and always at a loop's last batch; each epoch's line goes to ``train.log`` only."""
 
     def __init__(self, interval: float = 0.1, **options: Any) -> None:
         RichProgressBar.__init__(self, **options)
@@ -141,6 +141,30 @@ class TerminalBar(RichProgressBar, EpochClock):
     ) -> None:
         if self._due(i + 1 >= trainer.num_training_batches):
             super().on_train_batch_end(trainer, pl_module, outputs, batch, i)
+
+    def on_validation_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        i: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if self._due(i + 1 >= self.total_val_batches_current_dataloader):
+            super().on_validation_batch_end(trainer, pl_module, outputs, batch, i, dataloader_idx)
+
+    def on_test_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        i: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if self._due(i + 1 >= self.total_test_batches_current_dataloader):
+            super().on_test_batch_end(trainer, pl_module, outputs, batch, i, dataloader_idx)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
