@@ -84,7 +84,7 @@ def plot_board(
     )
     lines = caption.count("\n") + 1 if caption else 0
     entries = max(len(t) for t in panels)
-    height = grid_rows * (1.2 + 0.32 * entries) + 0.8 + 0.17 * lines
+    height = grid_rows * (1.2 + 0.32 * entries) + 0.4 + 0.17 * lines
     fig, axes = plt.subplots(
         grid_rows,
         columns,
