@@ -99,10 +99,17 @@ def test_experiment_and_its_recipes_state_only_what_they_change(name, tmp_path):
     defaults = own.pop("defaults", [])
     own.pop("leaderboard", None)
     layers = [(f"experiment={name}", own, picks(defaults))]
-    for entry in defaults:
+    recipes = [(entry, [e for e in defaults if e != entry]) for entry in defaults]
+    while recipes:  # each recipe against everything else picked, its own defaults included
+        entry, others = recipes.pop()
         if isinstance(entry, str) and entry.startswith("/recipe/"):
             recipe = raw(CONF / f"{entry.removeprefix('/')}.yaml")
-            layers.append((entry, recipe, picks([e for e in defaults if e != entry])))
+            inner = [
+                f"/recipe/{e}" if isinstance(e, str) and e != "_self_" and "/" not in e else e
+                for e in recipe.pop("defaults", [])
+            ]
+            layers.append((entry, recipe, picks(others + inner)))
+            recipes += [(e, [o for o in others + inner if o != e]) for e in inner]
     restated = []
     for label, values, base_overrides in layers:
         base = OmegaConf.to_container(compose_train(base_overrides, tmp_path))
