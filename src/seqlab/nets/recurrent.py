@@ -28,6 +28,11 @@ IMPLS = {
 }
 
 
+def described(choices: dict[str, str]) -> str:
+    """An option's values with what each means, for an error line: ``a (…) or b (…)``."""
+    return " or ".join(f"{name} ({what})" for name, what in choices.items())
+
+
 def check_cell(cell: str, allowed: Collection[str]) -> None:
     """Refuse a ``model.cell`` outside ``allowed``, naming the choices."""
     if cell not in allowed:
@@ -42,8 +47,9 @@ def check_recurrent(options: dict[str, Any], allowed: Collection[str] = ()) -> N
     exist only with ``impl=scratch``."""
     impl = options.get("impl", "fused")
     if impl not in IMPLS:
-        choices = " or ".join(f"{name} ({what})" for name, what in IMPLS.items())
-        raise ConfigError(f"model.impl={impl!r} is not an implementation; choose {choices}")
+        raise ConfigError(
+            f"model.impl={impl!r} is not an implementation; choose {described(IMPLS)}"
+        )
     cell = options.get("cell")
     if cell is None:
         return
@@ -144,8 +150,9 @@ class Recurrent(SequenceNet):
             )
         decoder = options.get("decoder", "head")
         if decoder not in DECODERS:
-            choices = " or ".join(f"{name} ({what})" for name, what in DECODERS.items())
-            raise ConfigError(f"model.decoder={decoder!r} is not a decoder; choose {choices}")
+            raise ConfigError(
+                f"model.decoder={decoder!r} is not a decoder; choose {described(DECODERS)}"
+            )
         if decoder == "segments" and (
             options.get("bidirectional") or options.get("pool", "last") != "last"
         ):
