@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,15 @@ import pytest
 
 from seqlab.data import sources
 from tests.helpers import HOURLY_COLUMNS, JENA_COLUMNS, git_blob, jena_rows
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests' extractions and token caches go to a folder of their own, never into the
+    user's (.cache/seqlab): a tiny fake archive unpacked there was once read as the real one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEQLAB_CACHE_DIR", str(tmp_path_factory.mktemp("seqlab-cache")))
+        yield
 
 
 @pytest.fixture

@@ -430,3 +430,18 @@ def test_offline_mirror_matches_declared_checksums() -> None:
     for key in ("jena_hourly", "chicago", "imdb", "verne", "chorales"):
         path = fetch(SOURCES[key], data_dir, download=False)
         assert path.parent.name == SOURCES[key].name, key
+
+
+def test_extract_replaces_the_extraction_of_another_archive_of_the_same_name(
+    tmp_path: Path,
+) -> None:
+    """A tiny archive of the same name (a test's, a replaced download) extracted into the same
+    cache is not read as the real one: the marker records the archive it came from."""
+    src = Source("tiny", "tiny.tgz", None)
+    first = put(tmp_path / "a" / "tiny.tgz", TGZ)
+    out = extract(first, tmp_path / "cache", src)
+    (out / "tiny" / "a.csv").write_bytes(b"from the other archive")
+    second = put(tmp_path / "b" / "tiny.tgz", TGZ + b"\0" * 512)  # another size: another archive
+    assert extract(second, tmp_path / "cache", src) == out
+    assert (out / "tiny" / "a.csv").read_bytes() == CSV
+    assert listing(out.parent) == [out.name]

@@ -123,10 +123,14 @@ def verify(path: Path, source: Source) -> None:
 
 
 def extract(archive: Path, cache_dir: Path, source: Source) -> Path:
-    """Unpack `archive` once into cache_dir/name/<stem>, atomically; return that folder."""
+    """Unpack `archive` once into cache_dir/name/<stem>, atomically; return that folder.
+
+    The completion marker records the archive's size and modification time: an extraction of
+    another archive of the same name (a replaced download, a test's tiny copy sharing the cache)
+    is replaced, never read as this one."""
     archive = Path(archive)
     dest = Path(cache_dir) / source.name / _stem(archive.name)
-    if (dest / _MARKER).is_file():
+    if not archive.is_file() and (dest / _MARKER).is_file() or _extracted_from(archive, dest):
         return dest
     if not archive.is_file():
         raise DataError(f"Cannot extract {archive}: no such file. Fetch it first.")
@@ -140,9 +144,11 @@ def extract(archive: Path, cache_dir: Path, source: Source) -> Path:
                 f"Cannot extract {archive}: the archive is truncated, corrupt or unsafe ({e}). "
                 f"Fix: {_replace_fix(archive, source)}."
             ) from e
-        (tmp / _MARKER).write_text(f"complete extraction of {archive}\n")
-        if dest.exists() and not (dest / _MARKER).exists():
-            shutil.rmtree(dest)  # an incomplete leftover, not from us: replace it
+        (tmp / _MARKER).write_text(f"complete extraction of {archive}\n{_identity(archive)}\n")
+        if _extracted_from(archive, dest):
+            return dest  # another process finished first: its copy is as good
+        if dest.exists():
+            shutil.rmtree(dest)  # an incomplete leftover, or the extraction of another archive
         try:
             os.replace(tmp, dest)
         except OSError:
@@ -154,6 +160,22 @@ def extract(archive: Path, cache_dir: Path, source: Source) -> Path:
             with contextlib.suppress(OSError):
                 dest.parent.rmdir()  # leave nothing behind after a failed first extraction
     return dest
+
+
+def _extracted_from(archive: Path, dest: Path) -> bool:
+    """Whether ``dest`` holds a complete extraction of ``archive`` as it is now."""
+    marker = dest / _MARKER
+    return (
+        archive.is_file()
+        and marker.is_file()
+        and _identity(archive) in marker.read_text().splitlines()
+    )
+
+
+def _identity(archive: Path) -> str:
+    """The line an extraction's marker holds for ``archive``: its size and modification time."""
+    stat = archive.stat()
+    return f"archive {stat.st_size} bytes, modified {stat.st_mtime_ns} ns"
 
 
 def _replace_fix(path: Path, source: Source) -> str:
