@@ -389,3 +389,35 @@ def test_a_rows_device_names_its_precision_unless_fp32():
         pages.device_cell(pd.Series({"device": "cpu (2 cores)", "precision": None}))
         == "cpu (2 cores)"
     )
+
+
+def test_a_full_build_keeps_the_rows_of_long_entries_and_says_so(tmp_path, monkeypatch):
+    """A long entry is not trained by the default build; its row from the previous board stays in
+    the table, marked as kept, and the build's own entries are trained as usual."""
+    slow = {**LSTM16, "long": "half an hour of one core"}
+    monkeypatch.setattr(
+        runner, "entries", lambda only: [("jena_lstm16", LSTM16), ("jena_slow", slow)]
+    )
+    old = seed_rows("jena_slow", [2.7], {"data": "jena"})
+    old += seed_rows("jena_gone", [2.9], {"data": "jena"})  # an entry no longer in conf/
+    pd.DataFrame(old, columns=pages.COLUMNS).to_csv(tmp_path / "leaderboard.csv", index=False)
+    trained = []
+
+    def fake_run(name, seed, run_dir, mode, threads, prepare=None):
+        trained.append(name)
+        rows = seed_rows(name, [2.5], {"data": "jena"})
+        metrics = {"data": "jena", "model": "lstm", "seed": seed, "threads": threads}
+        metrics |= {"val": {"mae": 2.4}, "test": {"mae": 2.5}, "params": 10, "epochs": 10}
+        metrics |= {"fit_seconds": 20.0, "device": "cpu (2 cores)", "cpu": "Xeon"}
+        metrics |= {"cpu_capability": "AVX512"}
+        return RunRecord.from_json(metrics), rows[0]["command"]
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    assert runner.build(seeds=1, out=tmp_path) == {}
+    assert trained == ["jena_lstm16"]
+    csv = pd.read_csv(tmp_path / "leaderboard.csv")
+    assert set(csv["entry"]) == {"jena_lstm16", "jena_slow"}
+    table = (tmp_path / "LEADERBOARD.md").read_text()
+    assert "| jena_slow |" in table and "Its row above is kept from an earlier build." in table
+    assert "trained 1 entries from scratch" in table and "rows of the 1 other entries" in table
+    assert "Trained on: Xeon (AVX512)." in table

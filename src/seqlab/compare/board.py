@@ -229,7 +229,7 @@ def markdown(
             lines += [*footnotes.lines(), ""]
         for caption, path in (figures or {}).get(data, []):
             lines += [f"![{caption}]({path})", ""]
-        lines += [*unmeasured(data, missing, long), ""]
+        lines += [*unmeasured(data, missing, long, set(grouped)), ""]
     return "\n".join(lines)
 
 
@@ -308,9 +308,13 @@ def draw(frame: pd.DataFrame, out: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 def unmeasured(
-    data: str, missing: dict[str, list[str]] | None, long: dict[str, dict[str, str]] | None
+    data: str,
+    missing: dict[str, list[str]] | None,
+    long: dict[str, dict[str, str]] | None,
+    shown: set[str] | None = None,
 ) -> list[str]:
-    """Lines naming a data set's entries without a result: not run (or failed), or too long."""
+    """Lines naming a data set's entries not run in this build: not run (or failed), or too long
+    (``shown``: the entries whose rows, from an earlier build, are in the table)."""
     lines = []
     if (missing or {}).get(data):
         lines.append(
@@ -318,9 +322,10 @@ def unmeasured(
             + ", ".join(f"`python train.py experiment={name}`" for name in missing[data])
         )
     for name, why in (long or {}).get(data, {}).items():
+        kept = " Its row above is kept from an earlier build." if name in (shown or ()) else ""
         lines.append(
-            f"Longer than the CPU budget, not run by `make leaderboard`: "
-            f"`python train.py experiment={name}` ({why})"
+            f"Longer than the CPU budget, not run by `make leaderboard` (`--long` runs it): "
+            f"`python train.py experiment={name}` ({why}).{kept}"
         )
     spaced = []
     for line in lines:

@@ -126,6 +126,11 @@ def run(
     return record, command(name, [seed], ran_with, prepare)
 
 
+def machine(record: RunRecord) -> str:
+    """The CPU a run trained on and the kernels torch chose for it: ``Intel Xeon (AVX512)``."""
+    return f"{record.cpu} ({record.cpu_capability})" if record.cpu_capability else str(record.cpu)
+
+
 def data_file(record: RunRecord) -> str | None:
     """Which file and features a run read, where its data set has several forms (Jena: the
     canonical file or the mirror's hourly extract), from its metrics.json."""
@@ -223,9 +228,12 @@ def build(
             table += rows(name, board, record, line)
     frame = pd.DataFrame(table, columns=COLUMNS)
     kept = pd.DataFrame(columns=COLUMNS)
-    if (only or names) and board_csv.exists():  # keep the rows of entries not run this time
+    # keep the rows of entries not run this time: other data sets' and entries', and long ones'
+    not_run = {name for per_data in long.values() for name in per_data}
+    if (only or names or not_run) and board_csv.exists():
         old = pd.read_csv(board_csv)
-        kept = old[~old["entry"].isin([name for name, _ in found])]
+        ran = {name for name, _ in found} - not_run
+        kept = old[~old["entry"].isin(ran) if only or names else old["entry"].isin(not_run)]
         frame = pd.concat([kept, frame], ignore_index=True)
     frame = publish_csv(frame, everything, board_csv)
     per_run = frame.drop_duplicates(["entry", "seed"])["fit_s"].sum() / 60
@@ -236,7 +244,7 @@ def build(
             f"(`scripts/leaderboard.py --jobs {jobs} --seeds {seeds}`)."
         )
         if len(kept):
-            note = note.replace("every listed entry", f"{len(found)} entries", 1)
+            note = note.replace("every listed entry", f"{len({j[0] for j in planned})} entries", 1)
     else:
         trained = sorted(
             {j[0] for j in planned} - set(reused) - {n for v in missing.values() for n in v}
@@ -254,6 +262,8 @@ def build(
         f" The runs' fit times (training with validation, from each metrics.json) add up to "
         f"{per_run:.0f} min."
     )
+    if machines := sorted({machine(record) for record, _ in results if record and record.cpu}):
+        note += f" Trained on: {'; '.join(machines)}."
     publish_board(frame, everything, out, note, missing, long)
     print(f"[leaderboard] {len(frame)} rows → LEADERBOARD.md, leaderboard.csv ({minutes:.1f} min)")
     return missing

@@ -91,7 +91,7 @@ def build_run(
     """
     L.seed_everything(cfg.seed, workers=True, verbose=False)  # the seed is in metrics.json
     set_threads(cfg.get("threads"))
-    torch.set_flush_denormal(bool(cfg.get("flush_denormal", False)))
+    torch.set_flush_denormal(bool(cfg.get("flush_denormal", True)))
     if datamodule is None:
         datamodule = instantiate(cfg.data)
         datamodule.prepare_data()
