@@ -3,6 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 ONLY ?=
+LONG ?=
 SEEDS ?= 3
 SINGLE_SEED_AFTER ?= 400
 JOBS ?= 2
@@ -23,10 +24,11 @@ test: $(VENV)/.installed
 
 # every conf/experiment/ entry from scratch -> LEADERBOARD.md, leaderboard.csv
 # (ONLY=jena; SEEDS=3 seeds per entry, 1 for one whose last run took SINGLE_SEED_AFTER s or more;
-# JOBS=2 entries trained at once, each with cpus/JOBS threads, printed in its command)
+# JOBS=2 entries trained at once, each with cpus/JOBS threads, printed in its command;
+# LONG=1 also trains the entries whose leaderboard.long says why they are left out)
 leaderboard: $(VENV)/.installed
 	$(PY) scripts/leaderboard.py --seeds $(SEEDS) --single-seed-after $(SINGLE_SEED_AFTER) \
-		--jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
+		--jobs $(JOBS) $(if $(ONLY),--only $(ONLY)) $(if $(LONG),--long)
 
 # throughput, Lightning overhead, loader rate, Jena memory, scaling, IMDB vectorisation and
 # bucketing -> benchmarks/README.md, results.json, scaling.png (ARGS="--imdb-full-epochs")

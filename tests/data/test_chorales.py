@@ -23,6 +23,16 @@ def test_windows_follow_the_reference_recipe(chorales_dir, tmp_path):
     assert int(x.max()) < 47
 
 
+def test_train_shift_adds_training_windows_and_keeps_the_evaluation_windows(chorales_dir, tmp_path):
+    dm = ChoralesDataModule(chorales_dir, tmp_path / "cache", window_shift=16, train_shift=8)
+    dm.prepare_data()
+    dm.setup()
+    # train 80 chords -> (80 - 33) // 8 + 1 = 6 windows, 49 -> 3, 20 -> 0; val / test as before
+    assert dm.provenance["windows"] == {"train": 9, "val": 3, "test": 3}
+    x, _ = dm.datasets["train"].__getitems__([1])
+    assert torch.equal(x[0], to_tokens(dm.chorales["train"][0][8:41])[:-1])
+
+
 def test_tokens_round_trip_with_rests():
     chords = np.array([[0, 36, 81, 60], [62, 0, 0, 50]])
     tokens = to_tokens(chords)

@@ -56,8 +56,10 @@ class ChoralesDataModule(TokenDataModule):
     """The archive's train / valid / test chorales (229 / 76 / 77), as the reference reads them.
 
     A sample is a window of ``window_chords`` + 1 chords every ``window_shift`` chords inside one
-    chorale, unrolled into notes (soprano, alto, tenor, bass of each chord in turn); the target is
-    the same notes shifted by one, so every note is predicted from the ones before it.
+    chorale (``train_shift``: another shift for the training windows only, so that validation and
+    test keep the reference's windows), unrolled into notes (soprano, alto, tenor, bass of each
+    chord in turn); the target is the same notes shifted by one, so every note is predicted from
+    the ones before it.
     Generation starts from the first ``prompt_chords`` chords of a test chorale.
     """
 
@@ -69,6 +71,7 @@ class ChoralesDataModule(TokenDataModule):
         cache_dir: str | Path,
         window_chords: int = 32,
         window_shift: int = 16,
+        train_shift: int | None = None,
         batch_size: int = 32,
         prompt_chords: int = 8,
         sample_chords: int = 56,
@@ -94,8 +97,11 @@ class ChoralesDataModule(TokenDataModule):
             self.chorales[split] = [read_chorale(f) for f in files]
         pieces, offset, starts = [], 0, {}
         length = (self.hparams.window_chords + 1) * VOICES - 1
-        stride = self.hparams.window_shift * VOICES
         for split, chorales in self.chorales.items():
+            shift = self.hparams.window_shift
+            if split == "train" and self.hparams.train_shift:
+                shift = self.hparams.train_shift
+            stride = shift * VOICES
             split_starts = []
             for chords in chorales:
                 tokens = to_tokens(chords)
