@@ -30,6 +30,21 @@ FAMILIES = {
     # a net so small (DLinear: 65k weights) that the loop's own cost per step is what is timed
     "long-horizon": ("weather_dlinear_96", ["experiment=weather_dlinear_96"]),
 }
+# the precision section also times the board entries whose precision it decides, beyond the
+# families' main models (trainer.precision in their experiment files cites these rows)
+PRECISION = {
+    **FAMILIES,
+    **{
+        f"{family}: {entry}": (entry, [f"experiment={entry}"])
+        for family, entry in [
+            ("chorales", "chorales_transformer"),
+            ("classification", "imdb_text_cnn"),
+            ("classification", "imdb_transformer"),
+            ("language model", "verne_transformer"),
+            ("forecasting", "jena_transformer"),
+        ]
+    },
+}
 BENCH_RUN = [
     "logger=csv",
     "callbacks.progress=null",
