@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from seqlab.data.chorales import ChoralesDataModule, read_chorale, to_chords, to_tokens
+from seqlab.data.chorales import (
+    ChoralesDataModule,
+    Transposed,
+    read_chorale,
+    to_chords,
+    to_tokens,
+)
 from seqlab.errors import DataError
 from tests.helpers import mirror_dir
 
@@ -31,6 +37,28 @@ def test_train_shift_adds_training_windows_and_keeps_the_evaluation_windows(chor
     assert dm.provenance["windows"] == {"train": 9, "val": 3, "test": 3}
     x, _ = dm.datasets["train"].__getitems__([1])
     assert torch.equal(x[0], to_tokens(dm.chorales["train"][0][8:41])[:-1])
+
+
+def test_transpose_moves_each_training_window_within_the_keys_and_keeps_rests(
+    chorales_dir, tmp_path
+):
+    dm = ChoralesDataModule(chorales_dir, tmp_path / "cache", transpose=5)
+    dm.prepare_data()
+    dm.setup()
+    plain = dm.datasets["train"].windows
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(40):
+        x, y = dm.datasets["train"].__getitems__([0, 1])
+        px, _ = plain.__getitems__([0, 1])
+        assert torch.equal(x == 0, px == 0) and torch.equal(x[:, 1:], y[:, :-1])  # rests stay
+        for row in range(2):
+            shift = set((x - px)[row][px[row] > 0].tolist())
+            assert len(shift) == 1  # the whole window in one other key
+            seen |= shift
+        assert int(x.min()) >= 0 and int(x.max()) < 47
+    assert len(seen) > 3 and max(map(abs, seen)) <= 5
+    assert not isinstance(dm.datasets["val"], Transposed)  # evaluation on the chorales as written
 
 
 def test_tokens_round_trip_with_rests():

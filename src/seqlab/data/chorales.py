@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from seqlab.data.streams import TokenDataModule, next_token_windows, range_starts
+from seqlab.data.windows import WindowDataset
 from seqlab.errors import DataError
 from seqlab.media.music import plot_piano_roll, write_midi, write_wav
 from seqlab.spec import TaskSpec
@@ -52,14 +53,44 @@ def to_chords(tokens: torch.Tensor) -> np.ndarray:
     return torch.where(tokens == 0, tokens, tokens + LOWEST - 1).numpy()
 
 
+class Transposed(torch.utils.data.Dataset):
+    """Windows moved by a random number of semitones each, at most ``semitones`` either way and
+    never past the chorales' lowest or highest key: the same chords in another key (rests stay)."""
+
+    def __init__(self, windows: WindowDataset, semitones: int) -> None:
+        self.windows = windows
+        self.semitones = semitones
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        return tuple(part[0] for part in self.__getitems__([index]))
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        inputs, targets = self.windows.__getitems__(indices)
+        notes = torch.cat([inputs, targets], dim=1)
+        keys = notes > 0
+        lowest = torch.where(keys, notes, CLASSES).amin(dim=1)
+        highest = torch.where(keys, notes, 0).amax(dim=1)
+        down = torch.clamp(1 - lowest, min=-self.semitones)  # ≤ 0: key 1 is the lowest
+        up = torch.clamp(CLASSES - 1 - highest, max=self.semitones).clamp(min=down)
+        shift = down + (torch.rand(len(notes)) * (up - down + 1)).long()
+        return (
+            torch.where(inputs > 0, inputs + shift[:, None], inputs),
+            torch.where(targets > 0, targets + shift[:, None], targets),
+        )
+
+
 class ChoralesDataModule(TokenDataModule):
     """The archive's train / valid / test chorales (229 / 76 / 77), as the reference reads them.
 
     A sample is a window of ``window_chords`` + 1 chords every ``window_shift`` chords inside one
-    chorale (``train_shift``: another shift for the training windows only, so that validation and
-    test keep the reference's windows), unrolled into notes (soprano, alto, tenor, bass of each
-    chord in turn); the target is the same notes shifted by one, so every note is predicted from
-    the ones before it.
+    chorale, unrolled into notes (soprano, alto, tenor, bass of each chord in turn); the target
+    is the same notes shifted by one, so every note is predicted from the ones before it.
+    Training windows only: ``train_shift``, another shift (validation and test keep the
+    reference's windows); ``transpose``, each window moved by a random number of semitones, at
+    most that many either way (the same music in another key).
     Generation starts from the first ``prompt_chords`` chords of a test chorale.
     """
 
@@ -72,6 +103,7 @@ class ChoralesDataModule(TokenDataModule):
         window_chords: int = 32,
         window_shift: int = 16,
         train_shift: int | None = None,
+        transpose: int = 0,
         batch_size: int = 32,
         prompt_chords: int = 8,
         sample_chords: int = 56,
@@ -117,6 +149,8 @@ class ChoralesDataModule(TokenDataModule):
             starts[split] = torch.cat(split_starts)
         series = torch.cat(pieces)
         self.datasets = {s: next_token_windows(series, starts[s], length) for s in SPLITS}
+        if self.hparams.transpose:
+            self.datasets["train"] = Transposed(self.datasets["train"], self.hparams.transpose)
         self.spec = TaskSpec(
             data_name="chorales",
             kind="language_model",
