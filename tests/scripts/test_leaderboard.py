@@ -70,6 +70,8 @@ def test_long_entries_start_first_and_unknown_ones_before_them(tmp_path):
     jobs = [(name, {}, 42, None) for name in ["a", "b", "c", "new"]]
     assert runner.longest_first(jobs, board) == [3, 1, 2, 0]
     assert runner.longest_first(jobs, tmp_path / "none.csv") == [0, 1, 2, 3]
+    jobs[2] = ("c", {"prepare": "python scripts/pretrain_embeddings.py"}, 42, None)
+    assert runner.longest_first(jobs, board) == [2, 3, 1, 0]  # its preparing is not timed
 
 
 def test_long_rows_and_tables_come_from_metrics():

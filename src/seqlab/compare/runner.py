@@ -73,9 +73,16 @@ def last_fit_times(board_csv: Path) -> dict[str, float]:
 def longest_first(jobs: list[tuple], board_csv: Path) -> list[int]:
     """Order in which to start ``jobs``: longest fit time on the last board first, so that with
     several workers the long entries do not start last and run alone at the end. Entries the
-    last board lacks go first, as their length is unknown."""
+    last board lacks go first, as their length is unknown, and so do entries with a ``prepare``
+    command, whose time the board does not record."""
     known = last_fit_times(board_csv)
-    return sorted(range(len(jobs)), key=lambda i: -known.get(jobs[i][0], float("inf")))
+
+    def length(i: int) -> float:
+        name, board = jobs[i][0], jobs[i][1]
+        unknown = isinstance(board, dict) and board.get("prepare")
+        return float("inf") if unknown else known.get(name, float("inf"))
+
+    return sorted(range(len(jobs)), key=lambda i: -length(i))
 
 
 def run(
