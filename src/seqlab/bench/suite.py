@@ -55,7 +55,7 @@ def measure(
                 results["families"].append({"entry": entry, **row})
     if "precision" in sections:
         results["precision"] = []
-        for name, (entry, overrides) in training.PRECISION.items():
+        for name, entry, overrides in training.PRECISION:
             print(f"[bench] {name} ({entry}): fp32 against bf16 on the CPU", flush=True)
             row = training.precision(name, overrides, count)
             results["precision"].append({"entry": entry, **row})

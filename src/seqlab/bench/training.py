@@ -32,10 +32,10 @@ FAMILIES = {
 }
 # the precision section also times the board entries whose precision it decides, beyond the
 # families' main models (trainer.precision in their experiment files cites these rows)
-PRECISION = {
-    **FAMILIES,
-    **{
-        f"{family}: {entry}": (entry, [f"experiment={entry}"])
+PRECISION = [
+    *((family, entry, overrides) for family, (entry, overrides) in FAMILIES.items()),
+    *(
+        (family, entry, [f"experiment={entry}"])
         for family, entry in [
             ("chorales", "chorales_transformer"),
             ("classification", "imdb_text_cnn"),
@@ -43,8 +43,8 @@ PRECISION = {
             ("language model", "verne_transformer"),
             ("forecasting", "jena_transformer"),
         ]
-    },
-}
+    ),
+]
 BENCH_RUN = [
     "logger=csv",
     "callbacks.progress=null",
