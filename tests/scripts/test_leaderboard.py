@@ -423,3 +423,29 @@ def test_a_full_build_keeps_the_rows_of_long_entries_and_says_so(tmp_path, monke
     assert "| jena_slow |" in table and "Its row above is kept from an earlier build." in table
     assert "trained 1 entries from scratch" in table and "rows of the 1 other entries" in table
     assert "Trained on: Xeon (AVX512)." in table
+
+
+def test_a_full_build_leaves_out_a_data_set_built_on_its_own_and_keeps_its_rows(
+    tmp_path, monkeypatch
+):
+    weather = {"data": "weather"}
+    monkeypatch.setattr(
+        runner, "entries", lambda only: [("jena_lstm16", LSTM16), ("weather_x", weather)]
+    )
+    monkeypatch.setattr(runner, "sheet", lambda data: {"own_build": data == "weather"})
+    old = seed_rows("weather_x", [0.3], weather)
+    pd.DataFrame(old, columns=pages.COLUMNS).to_csv(tmp_path / "leaderboard.csv", index=False)
+    trained = []
+
+    def fake_run(name, seed, run_dir, mode, threads, prepare=None):
+        trained.append(name)
+        metrics = {"data": "jena", "model": "lstm", "seed": seed, "threads": threads}
+        metrics |= {"val": {"mae": 2.4}, "test": {"mae": 2.5}, "params": 10, "epochs": 10}
+        return RunRecord.from_json(metrics), entries.command(name, [seed], threads)
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    runner.build(seeds=1, out=tmp_path)
+    assert trained == ["jena_lstm16"]
+    assert set(pd.read_csv(tmp_path / "leaderboard.csv")["entry"]) == {"jena_lstm16", "weather_x"}
+    runner.build(seeds=1, out=tmp_path, only="weather")
+    assert trained == ["jena_lstm16", "weather_x"]

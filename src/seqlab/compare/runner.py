@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from seqlab.compare.board import COLUMNS, OLD_COMMANDS, publish_board, publish_csv, render
-from seqlab.compare.entries import RUNS, command, entries, references
+from seqlab.compare.entries import RUNS, command, entries, references, sheet
 from seqlab.errors import ConfigError
 from seqlab.run.compose import ROOT
 from seqlab.run.record import RunRecord
@@ -200,7 +200,8 @@ def build(
     found = [
         (name, board)
         for name, board in everything
-        if (only is None or board["data"] == only) and (not names or name in names)
+        if (board["data"] == only if only else names or not sheet(board["data"]).get("own_build"))
+        and (not names or name in names)
     ]
     if names and (unknown := sorted(set(names) - {name for name, _ in found})):
         raise ConfigError(
@@ -235,9 +236,11 @@ def build(
             table += rows(name, board, record, line)
     frame = pd.DataFrame(table, columns=COLUMNS)
     kept = pd.DataFrame(columns=COLUMNS)
-    # keep the rows of entries not run this time: other data sets' and entries', and long ones'
+    # keep the rows of entries not run this time: other data sets' and entries' (a full build
+    # leaves out the data sets built on their own, such as Weather), and long ones'
     not_run = {name for per_data in long.values() for name in per_data}
-    if (only or names or not_run) and board_csv.exists():
+    not_run |= {name for name, _ in everything} - {name for name, _ in found}
+    if not_run and board_csv.exists():
         old = pd.read_csv(board_csv)
         ran = {name for name, _ in found} - not_run
         kept = old[~old["entry"].isin(ran) if only or names else old["entry"].isin(not_run)]
