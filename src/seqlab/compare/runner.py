@@ -79,8 +79,7 @@ def longest_first(jobs: list[tuple], board_csv: Path) -> list[int]:
 
     def length(i: int) -> float:
         name, board = jobs[i][0], jobs[i][1]
-        unknown = isinstance(board, dict) and board.get("prepare")
-        return float("inf") if unknown else known.get(name, float("inf"))
+        return float("inf") if board.get("prepare") else known.get(name, float("inf"))
 
     return sorted(range(len(jobs)), key=lambda i: -length(i))
 
@@ -197,10 +196,12 @@ def build(
     time are kept from the csv there). Returns the entries without a result, per data set."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     everything = entries(None)
+    data_sets = {board["data"] for _, board in everything}
+    own_build = {data for data in data_sets if sheet(data).get("own_build")}  # read once
     found = [
         (name, board)
         for name, board in everything
-        if (board["data"] == only if only else names or not sheet(board["data"]).get("own_build"))
+        if (board["data"] == only if only else names or board["data"] not in own_build)
         and (not names or name in names)
     ]
     if names and (unknown := sorted(set(names) - {name for name, _ in found})):

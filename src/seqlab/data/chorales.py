@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from seqlab.data.streams import TokenDataModule, next_token_windows, range_starts
-from seqlab.data.windows import WindowDataset
+from seqlab.data.windows import BatchedDataset, WindowDataset
 from seqlab.errors import DataError
 from seqlab.media.music import plot_piano_roll, write_midi, write_wav
 from seqlab.spec import TaskSpec
@@ -53,7 +53,7 @@ def to_chords(tokens: torch.Tensor) -> np.ndarray:
     return torch.where(tokens == 0, tokens, tokens + LOWEST - 1).numpy()
 
 
-class Transposed(torch.utils.data.Dataset):
+class Transposed(BatchedDataset):
     """Windows moved by a random number of semitones each, at most ``semitones`` either way and
     never past the chorales' lowest or highest key: the same chords in another key (rests stay)."""
 
@@ -63,9 +63,6 @@ class Transposed(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.windows)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
-        return tuple(part[0] for part in self.__getitems__([index]))
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         inputs, targets = self.windows.__getitems__(indices)

@@ -45,7 +45,18 @@ def window_starts(
     return torch.arange(begin, begin + count)
 
 
-class WindowDataset(Dataset):
+class BatchedDataset(Dataset):
+    """A dataset read a batch at a time (``__getitems__``, one gather per batch); a single
+    sample is a batch of one."""
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        return tuple(part[0] for part in self.__getitems__([index]))
+
+
+class WindowDataset(BatchedDataset):
     """Samples ``(series[s : s + length], targets[s + offsets])`` for each start ``s``.
 
     ``target_offsets`` are counted from the window's first row, so a target 24 steps after the
@@ -81,9 +92,6 @@ class WindowDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.starts)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
-        return tuple(part[0] for part in self.__getitems__([index]))
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, ...]:
         starts = self.starts[torch.as_tensor(indices)]
