@@ -54,3 +54,20 @@ def test_mismatched_pairs_fail_naming_both_sides():
         build_network(partial(CharLM), jena)
     with pytest.raises(SeqlabError, match="Recurrent cannot serve data=verne"):
         build_network(partial(Recurrent), SPEC, embedding_dim=8)
+
+
+def test_charlm_weight_drop_masks_recurrent_weights_in_training_only():
+    net = CharLM(SPEC, embedding_dim=4, hidden_size=6, weight_drop=0.5)
+    plain = CharLM(SPEC, embedding_dim=4, hidden_size=6)
+    assert list(net.state_dict()) == list(plain.state_dict())  # same checkpoints
+    tokens = torch.randint(0, 11, (2, 9))
+    net.train()
+    first, state = net(NetInput(tokens))
+    assert not torch.equal(first, net(NetInput(tokens))[0])  # a fresh mask every pass
+    net(NetInput(tokens, state=state))[0].sum().backward()  # carried state, as in TBPTT
+    assert net.rnn.weight_hh_l0.grad.abs().sum() > 0
+    plain.load_state_dict(net.state_dict())
+    net.eval(), plain.eval()
+    assert torch.equal(net(NetInput(tokens))[0], plain(NetInput(tokens))[0])
+    with pytest.raises(ConfigError, match=r"model.weight_drop=1.5 must lie in \[0, 1\)"):
+        CharLM(SPEC, weight_drop=1.5)
