@@ -9,7 +9,7 @@ from torch import nn
 
 from seqlab.nets.base import NetInput, SequenceNet
 from seqlab.nets.recurrent import check_recurrent, recurrent_stack
-from seqlab.nets.regularization import drop_hidden_weights
+from seqlab.nets.regularization import SequenceDropout, drop_hidden_weights
 from seqlab.spec import TaskSpec
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
@@ -23,8 +23,9 @@ class CharLM(SequenceNet):
     The state goes in and out so the task can carry it across consecutive batches (truncated
     BPTT) and step through generation one token at a time. ``dropout`` acts on the embeddings,
     between stacked layers and on the output features (the same rate at all three places);
-    ``weight_drop`` is DropConnect on the hidden-to-hidden weights (AWD-LSTM's recurrent
-    regularisation, which keeps the fused kernel).
+    ``variational=True`` draws the embeddings' and features' masks once per sequence
+    (`SequenceDropout`) instead of at every step; ``weight_drop`` is DropConnect on the
+    hidden-to-hidden weights (AWD-LSTM's recurrent regularisation, which keeps the fused kernel).
     """
 
     input_kinds = frozenset({"tokens"})
@@ -42,6 +43,7 @@ class CharLM(SequenceNet):
         hidden_size: int = 512,
         num_layers: int = 1,
         dropout: float = 0.0,
+        variational: bool = False,
         weight_drop: float = 0.0,
         impl: Literal["fused", "scratch"] = "fused",
     ) -> None:
@@ -51,7 +53,7 @@ class CharLM(SequenceNet):
         self.rnn = recurrent_stack(cell, embedding_dim, hidden_size, num_layers, dropout, impl=impl)
         if weight_drop:
             drop_hidden_weights(self.rnn, weight_drop)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = SequenceDropout(dropout) if variational else nn.Dropout(dropout)
         self.output_size = hidden_size
 
     def forward(self, inputs: NetInput) -> tuple[torch.Tensor, State]:

@@ -1,4 +1,5 @@
-"""DropConnect on recurrent weights: recurrent regularisation that keeps the fused kernels.
+"""Recurrent regularisation that keeps the fused kernels: DropConnect on recurrent weights, and
+dropout with one mask per sequence.
 
 Keras' ``recurrent_dropout`` drops units of the hidden state at every step, which forces a
 step-by-step Python loop (no cuDNN, no fused CPU kernel). Dropping *weights* instead — one mask
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -49,3 +51,29 @@ def flat_weights(rnn: nn.Module) -> dict[str, Tensor]:
         for name in rnn._flat_weights_names
         for w in [getattr(rnn, name)]
     }
+
+
+class SequenceDropout(nn.Module):
+    """Dropout whose mask is drawn once per sequence and feature, the same at every step.
+
+    Gal & Ghahramani's variational dropout (AWD-LSTM's locked dropout) on ``(batch, steps,
+    features)``: a unit is either present for the whole sequence or absent from it, which
+    regularises a recurrent stack better than a fresh mask per step, and draws ``steps`` times
+    fewer random numbers (on the CPU, drawing a per-step mask for a 64 x 100 x 512 batch costs
+    about as much as a tenth of the LSTM's step).
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ConfigError(f"model.dropout={p} must lie in [0, 1)")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or not self.p:
+            return x
+        keep = torch.empty(x.size(0), 1, x.size(2), dtype=x.dtype, device=x.device)
+        return x * keep.bernoulli_(1.0 - self.p).div_(1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

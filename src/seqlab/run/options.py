@@ -126,6 +126,7 @@ OPTIONS: dict[str, Number | Choice] = {
     "model.num_layers": WHOLE_POSITIVE,
     "model.embedding_dim": WHOLE_POSITIVE,
     "model.bidirectional": BOOLEAN,
+    "model.variational": BOOLEAN,
     "model.dropout": FRACTION,
     "model.output_dropout": FRACTION,
     "model.weight_drop": FRACTION,
