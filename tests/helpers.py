@@ -76,6 +76,8 @@ TINY_RUN = [
     "data.sequence_length=24",
     "data.delay=6",
 ]
+# the part of TINY_RUN an evaluation of a checkpoint takes (conf/eval.yaml has no data group)
+TINY_EVAL = [o for o in TINY_RUN if o.startswith(("+trainer.limit", "trainer=", "callbacks"))]
 
 
 # a Verne language model that runs in a second: short windows, few streams, a 30-character sample

@@ -5,10 +5,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from seqlab.cli.evaluate import evaluate
 from seqlab.cli.train import train
 from seqlab.errors import ConfigError, SeqlabError
 from seqlab.run.callbacks import LossGuard
-from tests.helpers import TINY_RUN, compose_train
+from tests.helpers import TINY_EVAL, TINY_RUN, compose_train
 
 
 def feed(guard: LossGuard, losses: list[float]) -> int:
@@ -60,3 +61,22 @@ def test_a_huge_learning_rate_stops_with_the_step_and_the_last_good_checkpoint(
         train(compose_train(overrides, tmp_path / "run"))
     assert not (tmp_path / "run" / "metrics.json").exists()
     assert "diverged" in (tmp_path / "run" / "status.json").read_text()
+
+
+def test_averaged_weights_are_what_validation_checkpoints_and_the_test_read(
+    jena_hourly_dir, tmp_path
+):
+    overrides = [*TINY_RUN, f"paths.data_dir={jena_hourly_dir}", "model=gru"]
+    trained = train(
+        compose_train([*overrides, "callbacks=ema", "callbacks.ema.decay=0.5"], tmp_path / "run")
+    )
+    checkpoint = torch.load(trained.checkpoint, weights_only=False)
+    averaged, current = checkpoint["state_dict"], checkpoint["current_model_state"]
+    assert any(not torch.equal(averaged[k], current[k]) for k in averaged)
+    # a fresh evaluation of the checkpoint reads its state_dict: the averaged weights
+    cfg = compose_train(
+        [f"ckpt_path={trained.checkpoint}", f"paths.data_dir={jena_hourly_dir}", *TINY_EVAL],
+        tmp_path / "eval",
+        config_name="eval",
+    )
+    assert evaluate(cfg)["test"]["mae"] == pytest.approx(trained.test["mae"], rel=1e-5)

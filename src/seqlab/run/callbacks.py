@@ -1,5 +1,6 @@
 """Callbacks seqlab adds to Lightning's: a guard against a NaN or diverging loss, the random
-state in checkpoints, a training clock, and checkpointing that survives a moved run folder."""
+state in checkpoints, a training clock, checkpointing that survives a moved run folder, and a
+moving average of the weights that the test reads too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import EMAWeightAveraging, ModelCheckpoint
+from lightning.pytorch.trainer.states import TrainerFn
 
 from seqlab.errors import ConfigError, SeqlabError
 
@@ -164,3 +166,21 @@ class RunCheckpoint(ModelCheckpoint):
             place(path): score for path, score in (state_dict.get("best_k_models") or {}).items()
         }
         return state
+
+
+class AveragedWeights(EMAWeightAveraging):
+    """Lightning's exponential moving average of the weights, which validation, the
+    checkpoints and the test all read.
+
+    Lightning's callback saves the averaged weights as a checkpoint's ``state_dict`` and the
+    current ones beside them, and on loading puts the current ones back into the model: right
+    for resuming a fit, wrong for ``trainer.test(ckpt_path="best")`` after the fit, which would
+    then score weights that validation never chose. Outside a fit the checkpoint's averaged
+    weights stay where Lightning loaded them.
+    """
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        if trainer.state.fn == TrainerFn.FITTING:
+            super().on_load_checkpoint(trainer, pl_module, checkpoint)
