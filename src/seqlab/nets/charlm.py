@@ -51,8 +51,7 @@ class CharLM(SequenceNet):
         self.check_options(cell=cell, impl=impl)
         self.embedding = nn.Embedding(spec.input_size, embedding_dim)
         self.rnn = recurrent_stack(cell, embedding_dim, hidden_size, num_layers, dropout, impl=impl)
-        if weight_drop:
-            drop_hidden_weights(self.rnn, weight_drop)
+        drop_hidden_weights(self.rnn, weight_drop)
         self.dropout = SequenceDropout(dropout) if variational else nn.Dropout(dropout)
         self.output_size = hidden_size
 

@@ -69,8 +69,7 @@ class EncoderDecoder(SequenceNet):
         self.encoder = recurrent_stack(cell, spec.input_size, *stack)
         self.decoder = recurrent_stack(cell, self.width + spec.covariates, *stack)
         for rnn in (self.encoder, self.decoder):
-            if weight_drop:
-                drop_hidden_weights(rnn, weight_drop)
+            drop_hidden_weights(rnn, weight_drop)
         self.project = nn.Linear(hidden_size, self.width)
         # built last and only when asked for: without it, the weights start as they always did
         self.attention = None if attention == "none" else Attention(attention, hidden_size)

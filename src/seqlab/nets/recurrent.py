@@ -203,8 +203,7 @@ class Recurrent(SequenceNet):
             cell, width, hidden_size, num_layers, dropout, bidirectional, impl
         )
         self.fused = impl == "fused"
-        if weight_drop:
-            drop_hidden_weights(self.rnn, weight_drop)
+        drop_hidden_weights(self.rnn, weight_drop)
         # one-layer, one-direction runners for padded batches (not submodules: they lend their
         # fused kernel to self.rnn's weights and hold nothing of their own that is trained)
         self._runners = tuple(

@@ -29,8 +29,8 @@ def drop_hidden_weights(rnn: nn.Module, p: float) -> None:
     if not 0.0 <= p < 1.0:
         raise ConfigError(f"model.weight_drop={p} must lie in [0, 1) (0: no DropConnect)")
     rnn.weight_drop = p
-    if not isinstance(rnn, nn.RNNBase):
-        return
+    if not p or not isinstance(rnn, nn.RNNBase):
+        return  # rate 0 adds no hooks; scratch stacks read the rate in `flat_weights`
 
     def before(module: nn.RNNBase, _: Any) -> None:
         module._flat_weights = list(flat_weights(module).values())
