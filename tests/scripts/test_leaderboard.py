@@ -449,3 +449,16 @@ def test_a_full_build_leaves_out_a_data_set_built_on_its_own_and_keeps_its_rows(
     assert set(pd.read_csv(tmp_path / "leaderboard.csv")["entry"]) == {"jena_lstm16", "weather_x"}
     runner.build(seeds=1, out=tmp_path, only="weather")
     assert trained == ["jena_lstm16", "weather_x"]
+
+
+@pytest.mark.slow
+def test_a_run_that_fails_is_reported_failed_with_its_error_in_its_log(tmp_path, capsys):
+    """A training run refused by its own checks (forked, `runner.trained`) and a preparing command
+    that fails: no result, FAILED on the board's log, the reason in the run's train.log."""
+    record, line = runner.run("no_such_entry", 42, tmp_path / "a", "fresh", threads=1)
+    assert record is None and line.endswith("experiment=no_such_entry threads=1 seed=42")
+    assert "no_such_entry" in (tmp_path / "a" / "train.log").read_text()
+    assert "FAILED" in capsys.readouterr().out
+    assert runner.prepare_ran("false", tmp_path / "log", {}) is False
+    record, _ = runner.run("chicago_linear", 42, tmp_path / "b", "fresh", 1, "false")
+    assert record is None and not (tmp_path / "b" / "metrics.json").exists()
