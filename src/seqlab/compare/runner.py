@@ -6,7 +6,7 @@ run, unless asked; an entry's ``leaderboard.prepare`` command (pretrained word v
 before it. Every entry runs with several seeds unless its single run took longer than
 ``SINGLE_SEED_AFTER`` on the last board; each command carries the thread count it ran with.
 Each run is its printed command in a new process, forked from one that imported the training code
-once (`trained`), so the board does not pay ~4 s of imports 120 times.
+once (`trained`), so the board does not pay ~3 s of imports 120 times.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from seqlab.run.record import RunRecord
 
 # (entry, its leaderboard block, seed, run folder)
 Job = tuple[str, dict[str, Any], int, Path]
-# what every training run imports, imported once by the process the runs are forked from
-PRELOAD = ["seqlab.cli.train", "seqlab.cli.common", "seqlab.data", "seqlab.nets", "seqlab.tasks"]
+# what train.py imports (torch, Lightning, Hydra with them), imported once by the process the runs
+# are forked from
+PRELOAD = ["seqlab.cli.train", "seqlab.cli.common"]
 # an entry whose single run took longer than this on the last board runs with one seed only:
 # 400 s keeps a from-scratch board under 3 h on 2 cores (600 s did not; README, Results)
 SINGLE_SEED_AFTER = 400.0
@@ -108,10 +109,10 @@ def trained(overrides: list[str], log: Path, env: dict[str, str]) -> bool:
     """``python train.py OVERRIDES`` (output appended to ``log``, ``env`` set) in a process forked
     from one that has imported the training code already; whether it succeeded.
 
-    The run is the one the command would make (a new process, its own seed and threads), less
-    the ~4 s of imports every command spends; over the board's 120 runs that is ~8 min of one
-    core. The forking process (multiprocessing's forkserver) starts once, with ``PRELOAD``
-    imported and nothing computed.
+    The run is the one the command would make (a new process, its own seed and threads, the same
+    digits), less the ~3.3 s of imports every command spends: over the board's 120 runs, ~9 min
+    of one core (README, Results). The forking process (multiprocessing's forkserver) starts
+    once, with ``PRELOAD`` imported and nothing computed.
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
